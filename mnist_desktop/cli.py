@@ -1,0 +1,184 @@
+"""The command line: ``mnist-digits predict | evaluate | train | self-test``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+# TensorFlow's C++ start-up chatter is noise on a terminal; errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _error(message: str) -> None:
+    print(f"mnist-digits: error: {message}", file=sys.stderr)
+
+
+def _format_probs(probs: Sequence[float]) -> str:
+    return " ".join(f"{d}:{p:.3f}" for d, p in enumerate(probs))
+
+
+def _load(args: argparse.Namespace):
+    from .ml.inference import load_classifier
+
+    return load_classifier(args.engine, args.model)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .preprocess import ImageError, preprocess
+
+    classifier = _load(args)
+    failed = 0
+    for path in args.files:
+        try:
+            prediction = classifier.predict_preprocessed(preprocess(path, args.polarity))
+        except ImageError as exc:
+            failed += 1
+            message = str(exc)
+            if args.json:
+                print(json.dumps({"path": path, "error": message}), flush=True)
+            else:
+                _error(message if message.startswith(os.path.basename(path)) else f"{path}: {message}")
+            continue
+        if args.json:
+            print(json.dumps({"path": path, **prediction.to_dict()}), flush=True)
+        elif prediction.blank:
+            print(f"{path}: no digit found (blank image)", flush=True)
+        else:
+            print(
+                f"{path}: {prediction.label} ({prediction.confidence:.2%})  "
+                f"{_format_probs(prediction.probabilities)}",
+                flush=True,
+            )
+    return 1 if failed else 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .ml.data import load_mnist
+    from .ml.train import accuracy_report
+    from .preprocess import preprocess_batch
+
+    data = load_mnist(args.data)
+    x, y = data.x_test, data.y_test
+    if args.limit:
+        x, y = x[: args.limit], y[: args.limit]
+    classifier = _load(args)
+    started = time.perf_counter()
+    images = preprocess_batch(x)
+    probs = np.concatenate(
+        [classifier.probabilities(images[i : i + 500]) for i in range(0, len(images), 500)]
+    )
+    report = accuracy_report(y, probs.argmax(axis=1))
+    report["engine"] = classifier.engine
+    report["seconds"] = round(time.perf_counter() - started, 2)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"MNIST test set ({data.source}), {report['n']} images, {classifier.describe()}")
+    print(f"accuracy: {report['accuracy']:.4%}  ({report['n'] - round(report['accuracy'] * report['n'])} errors)")
+    print("per class: " + "  ".join(f"{d}:{a:.4f}" for d, a in enumerate(report["per_class"])))
+    print("confusion (rows: true digit, columns: predicted):")
+    print("     " + "".join(f"{d:>6}" for d in range(10)))
+    for d, row in enumerate(report["confusion"]):
+        print(f"{d:>5}" + "".join(f"{v:>6}" for v in row))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .ml.data import load_mnist
+    from .ml.train import TrainConfig, train
+
+    data = load_mnist(args.data)
+    config = TrainConfig(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size)
+    card = train(data, args.out, config)
+    print(
+        f"saved {args.out} (+ .tflite, .json): test accuracy {card['test_accuracy']:.4%}, "
+        f"temperature {card['calibration']['temperature']}"
+    )
+    return 0
+
+
+def cmd_self_test(args: argparse.Namespace) -> int:
+    from .selftest import run_self_test
+
+    return run_self_test(args.engine, args.model)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mnist-digits", description="Recognise handwritten digits in images."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def engine_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--engine",
+            choices=("auto", "keras", "litert"),
+            default="auto",
+            help="inference engine (auto: keras when TensorFlow is installed, else litert)",
+        )
+        p.add_argument("--model", help="model file (.keras or .tflite); default: the bundled one")
+
+    p = sub.add_parser("predict", help="classify image files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print JSON Lines, one object per file")
+    p.add_argument(
+        "--polarity",
+        choices=("auto", "light", "dark"),
+        default="auto",
+        help="ink colour: light on dark, dark on light, or detect (default)",
+    )
+    engine_options(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="accuracy on the MNIST test set")
+    p.add_argument("--data", help="directory of the MNIST IDX files (default: $MNIST_DATA)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, help="only the first N test images")
+    engine_options(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train, calibrate and export a model")
+    p.add_argument("--data", help="directory of the MNIST IDX files (default: $MNIST_DATA)")
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--out",
+        default=str(Path("models") / "mnist_cnn.keras"),
+        help="where to write the .keras model (its .tflite and .json go beside it)",
+    )
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("self-test", help="classify the bundled sample digits; fail on a mismatch")
+    engine_options(p)
+    p.set_defaults(func=cmd_self_test)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .ml.data import DataError
+    from .ml.inference import ModelError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ModelError, DataError, ValueError) as exc:
+        _error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Data augmentation for training, as TensorFlow graph ops on batches.
+
+Users' digits differ from MNIST's in slant, size, position, shape and stroke
+width (a thin mouse line vs a thick marker), so each training batch is warped
+with one bilinear resampling that combines a random affine map (rotation,
+anisotropic scale, shear, shift) with a smooth elastic field, then some images
+are thickened or thinned by a 2x2 dilation or erosion.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+ROTATION_DEG = 12.0
+SCALE = (0.85, 1.12)
+ASPECT = (0.88, 1.12)
+SHEAR = 0.2
+SHIFT_PX = 2.5
+ELASTIC_PX = 1.0
+"""Standard deviation of the elastic displacement, in pixels."""
+THICKEN_P = 0.15
+THIN_P = 0.15
+
+
+def _bilinear(images: tf.Tensor, ys: tf.Tensor, xs: tf.Tensor) -> tf.Tensor:
+    """Sample (B, H, W) images at float coordinates; outside is 0 (background)."""
+    shape = tf.shape(images)
+    b, h, w = shape[0], shape[1], shape[2]
+    flat = tf.reshape(images, [-1])
+    base = tf.reshape(tf.range(b) * h * w, [-1, 1, 1])
+    y0 = tf.floor(ys)
+    x0 = tf.floor(xs)
+    wy = ys - y0
+    wx = xs - x0
+    y0 = tf.cast(y0, tf.int32)
+    x0 = tf.cast(x0, tf.int32)
+
+    def pick(yi, xi):
+        valid = (yi >= 0) & (yi < h) & (xi >= 0) & (xi < w)
+        idx = base + tf.clip_by_value(yi, 0, h - 1) * w + tf.clip_by_value(xi, 0, w - 1)
+        return tf.gather(flat, idx) * tf.cast(valid, images.dtype)
+
+    return (
+        pick(y0, x0) * (1 - wy) * (1 - wx)
+        + pick(y0, x0 + 1) * (1 - wy) * wx
+        + pick(y0 + 1, x0) * wy * (1 - wx)
+        + pick(y0 + 1, x0 + 1) * wy * wx
+    )
+
+
+def augment(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Randomly warp a batch of (B, 28, 28) float images; labels pass through."""
+    shape = tf.shape(images)
+    b, h, w = shape[0], shape[1], shape[2]
+    u = lambda lo, hi: tf.random.uniform([b, 1, 1], lo, hi)  # noqa: E731
+    angle = u(-ROTATION_DEG, ROTATION_DEG) * (math.pi / 180.0)
+    scale = u(*SCALE)
+    aspect = u(*ASPECT)
+    sx, sy = scale * aspect, scale / aspect
+    shear = u(-SHEAR, SHEAR)
+    tx, ty = u(-SHIFT_PX, SHIFT_PX), u(-SHIFT_PX, SHIFT_PX)
+
+    # Forward map A = R @ Shear @ S about the centre; sample the input at A^-1 (out - c - t) + c.
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    a00 = cos * sx
+    a01 = (cos * shear - sin) * sy
+    a10 = sin * sx
+    a11 = (sin * shear + cos) * sy
+    det = a00 * a11 - a01 * a10
+    cy = (tf.cast(h, tf.float32) - 1) / 2
+    cx = (tf.cast(w, tf.float32) - 1) / 2
+    gy, gx = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij")
+    dy = gy[None] - cy - ty
+    dx = gx[None] - cx - tx
+    src_x = (a11 * dx - a01 * dy) / det + cx
+    src_y = (-a10 * dx + a00 * dy) / det + cy
+
+    # A smooth elastic field: noise on a 4x4 grid, upsampled bicubically.
+    field = tf.random.normal([b, 4, 4, 2], stddev=ELASTIC_PX)
+    field = tf.image.resize(field, [h, w], method="bicubic")
+    src_x += field[..., 0]
+    src_y += field[..., 1]
+    out = _bilinear(images, src_y, src_x)
+
+    # Stroke width: thicken or thin some images.
+    out4 = out[..., None]
+    thick = tf.nn.max_pool2d(out4, 2, 1, "SAME")[..., 0]
+    thin = -tf.nn.max_pool2d(-out4, 2, 1, "SAME")[..., 0]
+    pick = tf.random.uniform([b, 1, 1])
+    out = tf.where(pick < THICKEN_P, thick, tf.where(pick > 1 - THIN_P, thin, out))
+    return tf.clip_by_value(out, 0.0, 1.0), labels

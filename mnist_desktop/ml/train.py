@@ -1,0 +1,195 @@
+"""Train, calibrate, evaluate and export the digit model.
+
+Sections follow the keras-io MNIST example: data, model, train, evaluate.
+Every image goes through :func:`mnist_desktop.preprocess.preprocess` first, the
+same path the app uses, so the test accuracy is the accuracy users get.
+The run writes to temporary files and moves them into place only at the end:
+an interrupted run never leaves a half-written model where the app looks.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnist_desktop.preprocess import preprocess_batch
+
+from .calibration import expected_calibration_error, fit_temperature, softmax
+from .data import Mnist
+
+VALIDATION_SIZE = 5000
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    seed: int = 1
+    validation_size: int = VALIDATION_SIZE
+    augment: bool = True
+
+
+def split_validation(labels: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, validation): a stratified random split of ``labels``."""
+    rng = np.random.default_rng(seed)
+    val = []
+    for digit in range(10):
+        idx = np.flatnonzero(labels == digit)
+        take = round(size * len(idx) / len(labels))
+        val.append(rng.choice(idx, take, replace=False))
+    val = np.sort(np.concatenate(val))
+    train = np.setdiff1d(np.arange(len(labels)), val)
+    return train, val
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    return np.bincount(labels * 10 + predicted, minlength=100).reshape(10, 10)
+
+
+def accuracy_report(labels: np.ndarray, predicted: np.ndarray) -> dict:
+    """Accuracy, per-class accuracy and the confusion matrix (rows: true digit)."""
+    conf = confusion_matrix(labels.astype(np.int64), predicted.astype(np.int64))
+    per_class = conf.diagonal() / np.maximum(conf.sum(axis=1), 1)
+    return {
+        "accuracy": float((labels == predicted).mean()),
+        "n": int(len(labels)),
+        "per_class": [round(float(a), 5) for a in per_class],
+        "confusion": conf.tolist(),
+    }
+
+
+def _logits(model, images: np.ndarray, batch: int = 1000) -> np.ndarray:
+    return np.concatenate(
+        [np.asarray(model(images[i : i + batch], training=False)) for i in range(0, len(images), batch)]
+    )
+
+
+def train(
+    data: Mnist,
+    out: str | os.PathLike,
+    config: TrainConfig | None = None,
+    verbose: int | str = "auto",
+) -> dict:
+    """Train on ``data`` and write ``out`` (.keras), its .tflite and its .json card.
+
+    Returns the model card.
+    """
+    import keras
+    import tensorflow as tf
+
+    from .augment import augment
+    from .export import write_litert
+    from .model import build_model
+
+    config = config or TrainConfig()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    started = time.time()
+
+    # ---- data: the app's own preprocessing, then a validation split --------
+    x_all = preprocess_batch(data.x_train)
+    x_test = preprocess_batch(data.x_test)
+    y_all = data.y_train.astype(np.int32)
+    train_idx, val_idx = split_validation(y_all, config.validation_size, config.seed)
+    x_train, y_train = x_all[train_idx], y_all[train_idx]
+    x_val, y_val = x_all[val_idx], y_all[val_idx]
+
+    ds = tf.data.Dataset.from_tensor_slices((x_train, y_train))
+    ds = ds.shuffle(len(x_train), seed=config.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(config.batch_size)
+    if config.augment:
+        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+
+    # ---- model -------------------------------------------------------------
+    model = build_model()
+    steps = config.epochs * int(np.ceil(len(x_train) / config.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate * 0.1,
+        decay_steps=max(1, steps - steps // 20),
+        warmup_target=config.learning_rate,
+        warmup_steps=steps // 20,
+        alpha=0.005,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+
+    # ---- train -------------------------------------------------------------
+    backup = out.with_name(out.stem + ".backup")
+    model.fit(
+        ds,
+        epochs=config.epochs,
+        validation_data=(x_val, y_val),
+        callbacks=[keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True)],
+        verbose=verbose,
+    )
+    train_seconds = time.time() - started
+
+    # ---- calibrate on validation, evaluate once on test ---------------------
+    val_logits = _logits(model, x_val)
+    temperature = fit_temperature(val_logits, y_val)
+    test_logits = _logits(model, x_test)
+    test_probs = softmax(test_logits, temperature)
+    report = accuracy_report(data.y_test, test_probs.argmax(axis=1))
+
+    # ---- save: a model without optimizer state, its LiteRT export, the card -
+    clean = build_model()
+    clean.set_weights(model.get_weights())
+    tmp = out.with_name(out.stem + ".part.keras")
+    clean.save(tmp)
+    tflite = write_litert(clean, out.with_suffix(".tflite.part"))
+    card = {
+        "name": out.stem,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "test_accuracy": report["accuracy"],
+        "test_n": report["n"],
+        "per_class_accuracy": report["per_class"],
+        "confusion": report["confusion"],
+        "validation_accuracy": float((val_logits.argmax(1) == y_val).mean()),
+        "parameters": int(clean.count_params()),
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "learning_rate": config.learning_rate,
+        "seed": config.seed,
+        "augmentation": config.augment,
+        "train_images": int(len(x_train)),
+        "validation_images": int(len(x_val)),
+        "training_seconds": round(train_seconds, 1),
+        "calibration": {
+            "method": "temperature scaling on the validation split",
+            "temperature": round(temperature, 5),
+            "validation_ece_before": round(
+                expected_calibration_error(softmax(val_logits), y_val), 5
+            ),
+            "validation_ece_after": round(
+                expected_calibration_error(softmax(val_logits, temperature), y_val), 5
+            ),
+            "test_ece": round(expected_calibration_error(test_probs, data.y_test), 5),
+        },
+        "data": {"source": data.source, "sha256": data.checksums},
+        "versions": {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    card_tmp = out.with_suffix(".json.part")
+    card_tmp.write_text(json.dumps(card, indent=2) + "\n")
+    # Everything is written: move into place together.
+    os.replace(tmp, out)
+    os.replace(tflite, out.with_suffix(".tflite"))
+    os.replace(card_tmp, out.with_suffix(".json"))
+    return card

@@ -1,0 +1,499 @@
+"""Turn any image of a handwritten digit into the 28x28 input the model sees.
+
+This is the one preprocessing path of the project: the canvas, opened files,
+the command line, training and evaluation all call :func:`preprocess`, so what
+is measured is what users get.  It is pure NumPy and Pillow (no Qt, no
+TensorFlow) and follows the recipe that produced MNIST itself:
+
+1. read the image (any Pillow mode, EXIF orientation, first frame, huge images
+   reduced early) and composite transparency;
+2. estimate the paper: a smooth (quadratic) background surface fitted to the
+   non-ink pixels, so uneven lighting and tinted paper drop out, and decide the
+   polarity (dark ink on light paper or light on dark) from which side of the
+   background the strong outliers lie;
+3. separate ink from paper with an Otsu threshold, group the ink into
+   connected components on a coarse grid and drop specks, so noise does not
+   stretch the bounding box;
+4. fit the digit's bounding box into 20x20 keeping its aspect ratio
+   (anti-aliased), and place it in 28x28 with its centre of mass at the centre.
+
+The result is white ink on black, floats in [0, 1].
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+Polarity = Literal["auto", "light", "dark"]
+ImageSource = str | os.PathLike | bytes | bytearray | Image.Image | np.ndarray
+
+SIZE = 28
+"""Side of the model input, in pixels."""
+BOX = 20
+"""The digit's bounding box is fitted into BOX x BOX, as in MNIST."""
+MAX_PIXELS = 500_000_000
+"""Larger images (e.g. decompression bombs) are refused before decoding.
+
+A 20000 x 20000 scan (400 MP) is still accepted; Pillow's own default limit
+(179 MP) would refuse it.
+"""
+ANALYSIS_SIDE = 1024
+"""Images are reduced to at most this many pixels per side before analysis:
+enough for a small digit in a large photo, cheap for a 20000 x 20000 scan."""
+GRID_SIDE = 32
+"""Ink is grouped into connected components on a grid of at most this many
+cells per side: strokes a cell apart join (a 5 drawn in two strokes stays one
+digit), specks become tiny components that are dropped."""
+MIN_CONTRAST = 0.12
+"""Ink that differs from the paper by less than this (in [0, 1] luminance) is
+no digit: an empty canvas or a blank, noisy page."""
+SPECK_FRACTION = 0.08
+"""Components with less ink than this fraction of the largest one are specks."""
+
+
+class ImageError(ValueError):
+    """The input cannot be read as an image (corrupt, empty, too large, ...)."""
+
+
+@dataclass
+class Preprocessed:
+    """What :func:`preprocess` found in one image."""
+
+    image: np.ndarray
+    """28 x 28 float32, white digit on black, values in [0, 1]."""
+    blank: bool
+    """True when there is no digit (empty canvas, blank page)."""
+    polarity: str = "light"
+    """'light' (light ink on dark ground) or 'dark' (dark ink on light paper)."""
+    box: tuple[int, int, int, int] | None = None
+    """The digit's bounding box (x, y, width, height) in the source's pixels."""
+    source_size: tuple[int, int] = (0, 0)
+    """(width, height) of the source image."""
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- #
+# Reading
+# --------------------------------------------------------------------------- #
+
+
+def _open(source: ImageSource) -> Image.Image:
+    """Open ``source`` as a Pillow image; raise :class:`ImageError` if it is none."""
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, (bytes, bytearray)):
+        if not source:
+            raise ImageError("the data is empty (0 bytes)")
+        stream, name = io.BytesIO(source), "the data"
+    else:
+        path = os.fspath(source)
+        name = os.path.basename(path) or path
+        try:
+            if os.path.getsize(path) == 0:
+                raise ImageError(f"{name}: the file is empty (0 bytes)")
+        except OSError as exc:
+            raise ImageError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
+        stream = path
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
+            try:
+                img = Image.open(stream)
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, Image.DecompressionBombError):
+            raise ImageError(f"{name}: the image is too large to open safely") from exc
+        raise ImageError(f"{name}: not an image file Pillow can read") from exc
+    except Image.DecompressionBombWarning as exc:
+        raise ImageError(f"{name}: the image is too large to open safely") from exc
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot read the file ({exc})") from exc
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"{name}: the image is too large ({width} x {height} pixels; "
+            f"at most {MAX_PIXELS // 1_000_000} megapixels)"
+        )
+    if width == 0 or height == 0:
+        raise ImageError(f"{name}: the image has no pixels ({width} x {height})")
+    return img
+
+
+def _load_pil(img: Image.Image) -> Image.Image:
+    """Decode the first frame, cheaply reduced, upright; damaged files raise."""
+    try:
+        img.seek(0)  # animated GIF/PNG/WebP: the first frame
+    except (EOFError, AttributeError, ValueError):
+        pass
+    if img.format == "JPEG" and max(img.size) > 2 * ANALYSIS_SIDE:
+        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: a 20000 px JPEG never
+        # exists in memory at full size.
+        img.draft(img.mode if img.mode in ("L", "RGB") else "RGB", (ANALYSIS_SIDE, ANALYSIS_SIDE))
+    try:
+        img.load()
+        img = ImageOps.exif_transpose(img) or img
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"the image is damaged or truncated ({exc})") from exc
+    factor = max(img.size) // ANALYSIS_SIDE
+    if factor >= 2:
+        if img.mode in ("P", "PA", "1"):
+            img = img.convert("RGBA" if _has_alpha(img) else "RGB")
+        if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+            img = img.convert("I")
+        img = img.reduce(factor)
+    return img
+
+
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+
+
+def _pil_to_arrays(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return (RGB or grey float array in [0, 1], alpha in [0, 1] or None)."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(img, dtype=np.float32) / 65535.0, None
+    if mode in ("I", "F"):
+        arr = np.asarray(img, dtype=np.float32)
+        top = float(arr.max()) if arr.size else 1.0
+        scale = 1.0 if top <= 1.0 else 255.0 if top <= 255 else 65535.0 if top <= 65535 else top
+        return np.clip(arr / scale, 0.0, 1.0), None
+    if _has_alpha(img):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        return rgba[..., :3], rgba[..., 3]
+    if mode in ("1", "L"):
+        return np.asarray(img.convert("L"), dtype=np.float32) / 255.0, None
+    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0, None
+
+
+def _array_to_arrays(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    arr = np.asarray(arr)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ImageError(f"an array of shape {arr.shape} is not an image")
+    if arr.size == 0:
+        raise ImageError("the image has no pixels")
+    if arr.dtype == np.uint8:
+        data = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        data = arr.astype(np.float32) / 65535.0
+    elif arr.dtype == bool:
+        data = arr.astype(np.float32)
+    else:
+        data = arr.astype(np.float32)
+        if not np.isfinite(data).all():
+            raise ImageError("the image holds NaN or infinite values")
+        top = float(data.max())
+        data = np.clip(data / (255.0 if top > 1.0 else 1.0), 0.0, 1.0)
+    if data.ndim == 3 and data.shape[2] == 4:
+        return data[..., :3], data[..., 3]
+    return data, None
+
+
+def read_image(source: ImageSource) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
+    """Read ``source`` into float arrays: (grey or RGB, alpha or None, source size).
+
+    ``source`` is a path, the bytes of an image file, a Pillow image or a NumPy
+    array (H x W grey, H x W x 3 RGB or H x W x 4 RGBA; uint8, uint16, bool or
+    float in [0, 1]).  Large images come back reduced to about
+    :data:`ANALYSIS_SIDE` pixels per side.
+    """
+    if isinstance(source, np.ndarray):
+        data, alpha = _array_to_arrays(source)
+        size = (data.shape[1], data.shape[0])
+        factor = max(size) // ANALYSIS_SIDE
+        if factor >= 2:
+            data = data[::factor, ::factor]
+            alpha = None if alpha is None else alpha[::factor, ::factor]
+        return data, alpha, size
+    img = _open(source)
+    size = img.size
+    try:
+        img = _load_pil(img)
+        data, alpha = _pil_to_arrays(img)
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"the image is damaged or truncated ({exc})") from exc
+    return data, alpha, size
+
+
+# --------------------------------------------------------------------------- #
+# Analysis
+# --------------------------------------------------------------------------- #
+
+
+def _luminance(data: np.ndarray) -> np.ndarray:
+    if data.ndim == 2:
+        return data
+    return data @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _composite(
+    data: np.ndarray, alpha: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Flatten transparency onto a background that contrasts with the content.
+
+    Ink on a transparent layer may be black or white; compositing both on white
+    would erase white ink, so the background is chosen opposite to the
+    (alpha-weighted) brightness of what is drawn.  Returns (luminance, RGB or None).
+    """
+    rgb = data if data.ndim == 3 else None
+    lum = _luminance(data)
+    if alpha is not None and float(alpha.min()) < 0.98:
+        weight = float(alpha.sum())
+        content = float((lum * alpha).sum() / weight) if weight > 0 else 0.0
+        background = 1.0 if content < 0.5 else 0.0
+        lum = lum * alpha + background * (1.0 - alpha)
+        if rgb is not None:
+            rgb = rgb * alpha[..., None] + background * (1.0 - alpha[..., None])
+    return lum.astype(np.float32, copy=False), rgb
+
+
+def _grid_mean(arr: np.ndarray, cell: int) -> np.ndarray:
+    """Mean over cell x cell blocks (the last partial blocks are cropped)."""
+    h, w = arr.shape[0] // cell * cell, arr.shape[1] // cell * cell
+    if h == 0 or w == 0:
+        return arr
+    return arr[:h, :w].reshape(h // cell, cell, w // cell, cell).mean(axis=(1, 3))
+
+
+def _quadratic_terms(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    return np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1)
+
+
+def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float, int, float]:
+    """Fit the paper: returns (background surface, sign of ink, noise sigma).
+
+    The sign is +1 for light ink on dark ground and -1 for dark ink on light
+    paper.  The surface is a quadratic in x and y fitted to the pixels that are
+    not ink (iteratively re-weighted), evaluated on a coarse grid of samples.
+    """
+    cell = max(1, -(-max(lum.shape) // 32))
+    grid = _grid_mean(lum, cell)
+    level = float(np.median(grid))
+    residual = grid - level
+    if polarity == "light":
+        sign = 1
+    elif polarity == "dark":
+        sign = -1
+    else:
+        low, high = np.percentile(residual, (0.5, 99.5))
+        sign = 1 if high > -low else -1
+        if abs(high + low) < 0.02:  # no clear outliers on either side: use the paper's tone
+            sign = 1 if level < 0.5 else -1
+    noise = float(np.median(np.abs(residual))) * 1.4826
+    paper = residual * sign < max(3.0 * noise, 0.04)
+    gh, gw = grid.shape
+    if gh < 4 or gw < 4 or paper.sum() < 12 or float(grid[paper].std()) < 0.01:
+        # Flat paper (a canvas, a scan, MNIST): a constant is exact and cheaper.
+        return level, sign, noise
+    ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
+    ys, xs = ys / gh - 0.5, xs / gw - 0.5
+    terms = _quadratic_terms(ys.ravel(), xs.ravel())
+    values = grid.ravel()
+    surface = np.full(values.shape, level, dtype=np.float32)
+    coef = None
+    for _ in range(3):
+        keep = (values - surface) * sign < max(3.0 * noise, 0.04)
+        if keep.sum() < 12:
+            break
+        coef, *_ = np.linalg.lstsq(terms[keep], values[keep], rcond=None)
+        surface = (terms @ coef).astype(np.float32)
+        noise = float(np.median(np.abs(values[keep] - surface[keep]))) * 1.4826
+    if coef is None:
+        return level, sign, noise
+    # Evaluate the fitted quadratic at full resolution.
+    h, w = lum.shape
+    yy = (np.arange(h, dtype=np.float32) / cell / gh - 0.5)[:, None]
+    xx = (np.arange(w, dtype=np.float32) / cell / gw - 0.5)[None, :]
+    c = coef.astype(np.float32)
+    full = c[0] + c[1] * xx + c[2] * yy + c[3] * xx * xx + c[4] * xx * yy + c[5] * yy * yy
+    return full, sign, noise
+
+
+def _chroma_distance(rgb: np.ndarray, lum: np.ndarray) -> np.ndarray:
+    """How far each pixel's colour (not brightness) is from the paper's colour."""
+    chroma = rgb - lum[..., None]
+    paper = np.median(chroma.reshape(-1, 3)[:: max(1, chroma.size // 3 // 4096)], axis=0)
+    return np.sqrt(((chroma - paper) ** 2).sum(axis=-1))
+
+
+def _otsu(values: np.ndarray) -> float:
+    """Otsu's threshold of values in [0, 1] (256 bins)."""
+    hist = np.bincount((np.clip(values, 0.0, 1.0) * 255).astype(np.int32).ravel(), minlength=256)
+    hist = hist.astype(np.float64)
+    total = hist.sum()
+    levels = np.arange(256, dtype=np.float64)
+    weight0 = np.cumsum(hist)
+    weight1 = total - weight0
+    mean0 = np.cumsum(hist * levels)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m0 = mean0 / weight0
+        m1 = (mean0[-1] - mean0) / weight1
+        between = weight0 * weight1 * (m0 - m1) ** 2
+    between = np.nan_to_num(between)
+    return (float(np.argmax(between)) + 0.5) / 255.0
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Label the 8-connected components of a small boolean grid (BFS)."""
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    h, w = mask.shape
+    count = 0
+    ys, xs = np.nonzero(mask)
+    for y0, x0 in zip(ys.tolist(), xs.tolist(), strict=True):
+        if labels[y0, x0]:
+            continue
+        count += 1
+        labels[y0, x0] = count
+        stack = [(y0, x0)]
+        while stack:
+            y, x = stack.pop()
+            for ny in (y - 1, y, y + 1):
+                if ny < 0 or ny >= h:
+                    continue
+                for nx in (x - 1, x, x + 1):
+                    if 0 <= nx < w and mask[ny, nx] and not labels[ny, nx]:
+                        labels[ny, nx] = count
+                        stack.append((ny, nx))
+    return labels, count
+
+
+def _dilate(mask: np.ndarray) -> np.ndarray:
+    """Grow a boolean grid by one cell in all eight directions."""
+    out = mask.copy()
+    out[1:, :] |= mask[:-1, :]
+    out[:-1, :] |= mask[1:, :]
+    grown = out.copy()
+    grown[:, 1:] |= out[:, :-1]
+    grown[:, :-1] |= out[:, 1:]
+    return grown
+
+
+@dataclass
+class InkMap:
+    """Ink strength in [0, 1] at analysis resolution, and where the digit is."""
+
+    ink: np.ndarray
+    blank: bool
+    polarity: str
+    box: tuple[int, int, int, int] | None  # x, y, w, h in ink-map pixels
+
+
+def ink_map(
+    data: np.ndarray, alpha: np.ndarray | None = None, polarity: Polarity = "auto"
+) -> InkMap:
+    """Estimate the ink of an image (grey or RGB floats in [0, 1]).
+
+    Returns the normalised ink (1 = a full stroke, 0 = paper) with specks and
+    far-off marks removed, and the bounding box of what is left.
+    """
+    lum, rgb = _composite(data, alpha)
+    background, sign, noise = _background(lum, polarity)
+    ink = (lum - background) * sign
+    if rgb is not None:
+        # Coloured ink (a blue ballpoint) differs from paper in hue too.
+        ink = np.maximum(ink, _chroma_distance(rgb, lum))
+    np.maximum(ink, 0.0, out=ink)
+    name = "light" if sign > 0 else "dark"
+    peak = float(ink.max())
+    if peak < max(MIN_CONTRAST, 6.0 * noise):
+        return InkMap(np.zeros_like(ink), True, name, None)
+    ink /= peak
+    threshold = _otsu(ink[:: 1 + ink.shape[0] // 256, :: 1 + ink.shape[1] // 256])
+    # Below the noise floor is paper texture or sensor noise; above it, keep
+    # the soft (anti-aliased) values.
+    floor = min(threshold * 0.5, (3.0 * noise) / peak + 0.01)
+    mask = ink > threshold
+
+    cell = max(1, -(-max(ink.shape) // GRID_SIDE))
+    h, w = ink.shape
+    gh, gw = -(-h // cell), -(-w // cell)
+    padded = np.zeros((gh * cell, gw * cell), dtype=bool)
+    padded[:h, :w] = mask
+    coarse = padded.reshape(gh, cell, gw, cell).any(axis=(1, 3))
+    labels, count = _components(coarse)
+    if count == 0:
+        return InkMap(np.zeros_like(ink), True, name, None)
+    weights = np.zeros((gh * cell, gw * cell), dtype=np.float32)
+    weights[:h, :w] = ink * mask
+    mass = np.bincount(labels.ravel(), weights.reshape(gh, cell, gw, cell).sum(axis=(1, 3)).ravel())
+    mass[0] = 0.0
+    keep = mass >= SPECK_FRACTION * mass.max()
+    kept = keep[labels]
+    region = np.repeat(np.repeat(_dilate(kept), cell, axis=0), cell, axis=1)[:h, :w]
+    ink = np.where(region & (ink > floor), ink, 0.0).astype(np.float32)
+    strokes = ink > floor
+    if not strokes.any():
+        return InkMap(np.zeros_like(ink), True, name, None)
+    rows = np.flatnonzero(strokes.any(axis=1))
+    cols = np.flatnonzero(strokes.any(axis=0))
+    box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+    return InkMap(ink, False, name, box)
+
+
+def fit_to_mnist(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Fit the boxed ink into 20x20 (aspect kept), centre its mass in 28x28."""
+    x, y, w, h = box
+    crop = ink[y : y + h, x : x + w]
+    scale = BOX / max(w, h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    if (new_w, new_h) != (w, h):
+        patch = Image.fromarray(crop.astype(np.float32), mode="F")
+        patch = patch.resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=3.0)
+        crop = np.clip(np.asarray(patch, dtype=np.float32), 0.0, 1.0)
+    top = float(crop.max())
+    if top > 0:
+        # A thin stroke downscaled a lot turns faint; MNIST strokes peak at 1.
+        crop = crop / top
+    mass = float(crop.sum())
+    ys, xs = np.mgrid[0:new_h, 0:new_w]
+    cy = float((crop * ys).sum() / mass) if mass else new_h / 2
+    cx = float((crop * xs).sum() / mass) if mass else new_w / 2
+    oy = min(max(round(SIZE / 2 - cy), 0), SIZE - new_h)
+    ox = min(max(round(SIZE / 2 - cx), 0), SIZE - new_w)
+    out = np.zeros((SIZE, SIZE), dtype=np.float32)
+    out[oy : oy + new_h, ox : ox + new_w] = crop
+    return out
+
+
+def preprocess(source: ImageSource, polarity: Polarity = "auto") -> Preprocessed:
+    """Turn an image of a handwritten digit into the model's 28 x 28 input.
+
+    ``source``: a path, image file bytes, a Pillow image or a NumPy array.
+    ``polarity``: 'auto' (detect), 'light' (light ink on a dark ground, like
+    MNIST and the canvas) or 'dark' (dark ink on light paper).
+    Raises :class:`ImageError` for anything that is not a readable image.
+    """
+    if polarity not in ("auto", "light", "dark"):
+        raise ValueError(f"polarity must be 'auto', 'light' or 'dark', not {polarity!r}")
+    data, alpha, size = read_image(source)
+    found = ink_map(data, alpha, polarity)
+    if found.blank or found.box is None:
+        return Preprocessed(
+            np.zeros((SIZE, SIZE), np.float32), True, found.polarity, None, size, ["no digit found"]
+        )
+    image = fit_to_mnist(found.ink, found.box)
+    sx, sy = size[0] / data.shape[1], size[1] / data.shape[0]
+    x, y, w, h = found.box
+    box = (round(x * sx), round(y * sy), max(1, round(w * sx)), max(1, round(h * sy)))
+    return Preprocessed(image, False, found.polarity, box, size)
+
+
+def preprocess_batch(images: np.ndarray, polarity: Polarity = "light") -> np.ndarray:
+    """Preprocess a stack of N x H x W images (e.g. MNIST) into N x 28 x 28 floats."""
+    out = np.zeros((len(images), SIZE, SIZE), dtype=np.float32)
+    for i, img in enumerate(images):
+        out[i] = preprocess(img, polarity).image
+    return out
