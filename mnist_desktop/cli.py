@@ -44,7 +44,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps({"path": path, "error": message}), flush=True)
             else:
-                _error(message if message.startswith(os.path.basename(path)) else f"{path}: {message}")
+                _error(
+                    message if message.startswith(os.path.basename(path)) else f"{path}: {message}"
+                )
             continue
         if args.json:
             print(json.dumps({"path": path, **prediction.to_dict()}), flush=True)
@@ -83,7 +85,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(report))
         return 0
     print(f"MNIST test set ({data.source}), {report['n']} images, {classifier.describe()}")
-    print(f"accuracy: {report['accuracy']:.4%}  ({report['n'] - round(report['accuracy'] * report['n'])} errors)")
+    print(
+        f"accuracy: {report['accuracy']:.4%}  ({report['n'] - round(report['accuracy'] * report['n'])} errors)"
+    )
     print("per class: " + "  ".join(f"{d}:{a:.4f}" for d, a in enumerate(report["per_class"])))
     print("confusion (rows: true digit, columns: predicted):")
     print("     " + "".join(f"{d:>6}" for d in range(10)))

@@ -239,9 +239,7 @@ def _luminance(data: np.ndarray) -> np.ndarray:
     return data @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def _composite(
-    data: np.ndarray, alpha: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray | None]:
+def _composite(data: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
     """Flatten transparency onto a background that contrasts with the content.
 
     Ink on a transparent layer may be black or white; compositing both on white

@@ -71,7 +71,9 @@ def augment(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]
     det = a00 * a11 - a01 * a10
     cy = (tf.cast(h, tf.float32) - 1) / 2
     cx = (tf.cast(w, tf.float32) - 1) / 2
-    gy, gx = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij")
+    gy, gx = tf.meshgrid(
+        tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij"
+    )
     dy = gy[None] - cy - ty
     dx = gx[None] - cx - tx
     src_x = (a11 * dx - a01 * dy) / det + cx

@@ -98,7 +98,9 @@ def load_idx_dir(directory: str | os.PathLike) -> Mnist:
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if images.shape[1:] != (28, 28):
-            raise DataError(f"{paths[split + '_images']}: images are {images.shape[1:]}, not 28 x 28")
+            raise DataError(
+                f"{paths[split + '_images']}: images are {images.shape[1:]}, not 28 x 28"
+            )
         if len(images) != len(labels):
             raise DataError(
                 f"{directory}: {len(images)} {split} images but {len(labels)} {split} labels"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import keras
@@ -10,16 +11,21 @@ import tensorflow as tf
 
 
 def to_litert(model: keras.Model) -> bytes:
-    """Convert ``model`` (28x28 floats -> 10 logits, any batch size) to LiteRT bytes."""
+    """Convert ``model`` (28x28 floats -> 10 logits, any batch size) to LiteRT bytes.
 
-    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28], tf.float32, name="image")])
-    def serve(image):
-        return model(image, training=False)
-
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [serve.get_concrete_function()], model
-    )
-    return converter.convert()
+    Goes through a SavedModel, whose variables the converter freezes into
+    constants (converting a live tf.function keeps them as resource variables,
+    which the LiteRT runtime cannot read).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(
+            tmp,
+            format="tf_saved_model",
+            input_signature=[tf.TensorSpec([None, 28, 28], tf.float32, name="image")],
+            verbose=False,
+        )
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        return converter.convert()
 
 
 def write_litert(model: keras.Model, path: str | os.PathLike) -> Path:

@@ -52,7 +52,7 @@ class Prediction:
     """Ten calibrated probabilities (all 0 when blank)."""
     preprocessed: Preprocessed | None = None
     alternatives: list[int] = field(default_factory=list)
-    """Digits the model cannot tell apart from ``digit`` when it is unsure."""
+    """The runner-up when the model cannot tell it apart from ``digit`` ("4 or 9?")."""
 
     @property
     def blank(self) -> bool:
@@ -60,7 +60,9 @@ class Prediction:
 
     @property
     def unsure(self) -> bool:
-        return bool(self.alternatives) or (self.digit is not None and self.confidence < UNSURE_BELOW)
+        return bool(self.alternatives) or (
+            self.digit is not None and self.confidence < UNSURE_BELOW
+        )
 
     @property
     def label(self) -> str:
@@ -79,7 +81,9 @@ class Prediction:
         }
 
 
-def make_prediction(probabilities: np.ndarray, preprocessed: Preprocessed | None = None) -> Prediction:
+def make_prediction(
+    probabilities: np.ndarray, preprocessed: Preprocessed | None = None
+) -> Prediction:
     """Turn ten calibrated probabilities into a :class:`Prediction`."""
     if preprocessed is not None and preprocessed.blank:
         return Prediction(None, 0.0, [0.0] * 10, preprocessed)
@@ -88,7 +92,7 @@ def make_prediction(probabilities: np.ndarray, preprocessed: Preprocessed | None
     top = probs[order[0]]
     alternatives = []
     if top < UNSURE_BELOW or probs[order[1]] >= CLOSE_RATIO * top:
-        alternatives = [int(d) for d in order[1:3] if probs[d] >= CLOSE_RATIO * top]
+        alternatives = [int(d) for d in order[1:2] if probs[d] >= CLOSE_RATIO * top]
     return Prediction(int(order[0]), top, probs, preprocessed, alternatives)
 
 
@@ -163,21 +167,26 @@ class KerasClassifier(Classifier):
             import tensorflow as tf
         except ImportError as exc:
             raise ModelError(
-                "the keras engine needs TensorFlow, which is not installed; "
-                "use --engine litert"
+                "the keras engine needs TensorFlow, which is not installed; use --engine litert"
             ) from exc
         try:
             self.model = keras.saving.load_model(model_path, compile=False)
         except Exception as exc:  # zip, h5, json and config errors all land here
-            raise ModelError(f"the model file {model_path} is damaged or not a Keras model ({exc})") from exc
+            raise ModelError(
+                f"the model file {model_path} is damaged or not a Keras model ({exc})"
+            ) from exc
         model = self.model
 
-        @tf.function(input_signature=[tf.TensorSpec([None, SIZE, SIZE], tf.float32)], reduce_retracing=True)
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, SIZE, SIZE], tf.float32)], reduce_retracing=True
+        )
         def _call(x):
             return model(x, training=False)
 
         self._call = _call
-        self._call(np.zeros((1, SIZE, SIZE), np.float32))  # trace once now, not on the first request
+        self._call(
+            np.zeros((1, SIZE, SIZE), np.float32)
+        )  # trace once now, not on the first request
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         return np.asarray(self._call(images), dtype=np.float32)
@@ -198,7 +207,9 @@ class LiteRTClassifier(Classifier):
             self._output = self._interpreter.get_output_details()[0]["index"]
             self._resize(1)
         except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"the model file {model_path} is damaged or not a LiteRT model ({exc})") from exc
+            raise ModelError(
+                f"the model file {model_path} is damaged or not a LiteRT model ({exc})"
+            ) from exc
         self._lock = threading.Lock()  # one interpreter, one caller at a time
 
     def _resize(self, n: int) -> None:
@@ -256,4 +267,3 @@ def load_classifier(engine: str = "auto", model: str | os.PathLike | None = None
     card = read_card(path)
     cls = KerasClassifier if engine == "keras" else LiteRTClassifier
     return cls(path, card)
-

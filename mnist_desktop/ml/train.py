@@ -68,7 +68,10 @@ def accuracy_report(labels: np.ndarray, predicted: np.ndarray) -> dict:
 
 def _logits(model, images: np.ndarray, batch: int = 1000) -> np.ndarray:
     return np.concatenate(
-        [np.asarray(model(images[i : i + batch], training=False)) for i in range(0, len(images), batch)]
+        [
+            np.asarray(model(images[i : i + batch], training=False))
+            for i in range(0, len(images), batch)
+        ]
     )
 
 

@@ -1,0 +1,360 @@
+"""The freehand canvas: strokes with undo/redo, or an opened image.
+
+The drawing lives at a fixed internal resolution (:data:`CANVAS_SIZE` pixels
+square) whatever the widget's size or the screen's DPI, as vector strokes and
+as a greyscale raster (white ink on black, the model's polarity) that is
+updated segment by segment while the pen moves.  The widget paints the strokes
+as vectors in the palette's colours, so it is crisp at any scale and follows
+light and dark themes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QTabletEvent,
+    QUndoCommand,
+    QUndoStack,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+CANVAS_SIZE = 280
+"""Side of the internal drawing, in pixels (10x the model's 28)."""
+DEFAULT_PEN_WIDTH = 20
+MIN_PRESSURE_WIDTH = 0.35
+"""A tablet pen at the lightest touch draws this fraction of the pen width."""
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """One pen-down-to-pen-up line: points (x, y, pressure) in canvas pixels."""
+
+    points: tuple[tuple[float, float, float], ...]
+    width: float
+
+
+@dataclass(frozen=True)
+class CanvasState:
+    """What the canvas shows: strokes, or an opened image (RGBA uint8)."""
+
+    strokes: tuple[Stroke, ...] = ()
+    image: np.ndarray | None = None
+    name: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not self.strokes and self.image is None
+
+
+class _SetState(QUndoCommand):
+    """Undoable change of the whole canvas state (states are immutable)."""
+
+    def __init__(self, canvas: DrawingCanvas, before: CanvasState, after: CanvasState, text: str):
+        super().__init__(text)
+        self._canvas, self._before, self._after = canvas, before, after
+
+    def redo(self) -> None:
+        self._canvas._apply(self._after)
+
+    def undo(self) -> None:
+        self._canvas._apply(self._before)
+
+
+def _segment_width(stroke_width: float, pressure: float) -> float:
+    return stroke_width * (MIN_PRESSURE_WIDTH + (1 - MIN_PRESSURE_WIDTH) * pressure)
+
+
+def _pen(color: QColor | Qt.GlobalColor, width: float) -> QPen:
+    pen = QPen(
+        color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin
+    )
+    return pen
+
+
+def paint_stroke(painter: QPainter, stroke: Stroke, color: QColor | Qt.GlobalColor) -> None:
+    """Paint one stroke (a dot for a single point) with round caps and joins."""
+    points = stroke.points
+    if len(points) == 1 or all(p[:2] == points[0][:2] for p in points):
+        x, y, pressure = points[0]
+        painter.setPen(_pen(color, _segment_width(stroke.width, pressure)))
+        painter.drawPoint(QPointF(x, y))
+        return
+    if all(p[2] == points[0][2] for p in points):
+        # Constant pressure (a mouse): one path, so overlapping segments blend cleanly.
+        path = QPainterPath(QPointF(points[0][0], points[0][1]))
+        for x, y, _ in points[1:]:
+            path.lineTo(x, y)
+        painter.setPen(_pen(color, _segment_width(stroke.width, points[0][2])))
+        painter.drawPath(path)
+        return
+    for (x0, y0, p0), (x1, y1, p1) in zip(points[:-1], points[1:], strict=True):
+        painter.setPen(_pen(color, _segment_width(stroke.width, (p0 + p1) / 2)))
+        painter.drawLine(QPointF(x0, y0), QPointF(x1, y1))
+
+
+def render_strokes(strokes: tuple[Stroke, ...], size: int = CANVAS_SIZE) -> QImage:
+    """Rasterise strokes as white ink on black, greyscale, ``size`` pixels square."""
+    image = QImage(size, size, QImage.Format.Format_Grayscale8)
+    image.fill(0)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.scale(size / CANVAS_SIZE, size / CANVAS_SIZE)
+    for stroke in strokes:
+        paint_stroke(painter, stroke, Qt.GlobalColor.white)
+    painter.end()
+    return image
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """Copy a Grayscale8 QImage into an H x W uint8 array."""
+    ptr = image.constBits()
+    rows = np.frombuffer(ptr, np.uint8, count=image.sizeInBytes()).reshape(
+        image.height(), image.bytesPerLine()
+    )
+    return rows[:, : image.width()].copy()
+
+
+def array_to_qimage(rgba: np.ndarray) -> QImage:
+    """An RGBA uint8 array as a QImage (which owns a copy of the data)."""
+    h, w = rgba.shape[:2]
+    data = np.ascontiguousarray(rgba)
+    return QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
+class DrawingCanvas(QWidget):
+    """A square canvas for drawing digits with the mouse, a pen or a finger.
+
+    Signals:
+        drawing_changed(): ink was added during a stroke (throttle it).
+        stroke_finished(): the pen was lifted.
+        state_changed(): the committed state changed (stroke, clear, undo, image).
+    """
+
+    drawing_changed = Signal()
+    stroke_finished = Signal()
+    state_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setAccessibleName("Drawing canvas")
+        self.setAccessibleDescription("Draw a digit here with the mouse or a pen")
+        self.setToolTip("Draw a digit here")
+        self.setMinimumSize(200, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.undo_stack = QUndoStack(self)
+        self.pen_width = DEFAULT_PEN_WIDTH
+        self._state = CanvasState()
+        self._raster = render_strokes(())
+        self._qimage: QImage | None = None  # the opened image, ready to paint
+        self._current: list[tuple[float, float, float]] | None = None
+        self._current_width = float(self.pen_width)
+        self._before_stroke: CanvasState | None = None
+
+    # -- state -------------------------------------------------------------
+    def state(self) -> CanvasState:
+        return self._state
+
+    def is_empty(self) -> bool:
+        return self._state.empty and not self._current
+
+    def is_drawing(self) -> bool:
+        return self._current is not None
+
+    def drawing_array(self) -> np.ndarray:
+        """The drawing as the model's polarity: H x W uint8, white ink on black."""
+        return qimage_to_array(self._raster)
+
+    def source(self) -> tuple[np.ndarray, str] | None:
+        """What to classify now, with its polarity, or None when empty."""
+        if self._current is not None or self._state.strokes:
+            return self.drawing_array(), "light"
+        if self._state.image is not None:
+            return self._state.image, "auto"
+        return None
+
+    def _apply(self, state: CanvasState) -> None:
+        self._state = state
+        self._raster = render_strokes(state.strokes)
+        self._qimage = array_to_qimage(state.image) if state.image is not None else None
+        self.update()
+        self.state_changed.emit()
+
+    def _push(self, after: CanvasState, text: str) -> None:
+        self.undo_stack.push(_SetState(self, self._state, after, text))
+
+    def clear(self) -> None:
+        """Clear the canvas (undoable)."""
+        self._cancel_stroke()
+        if not self._state.empty:
+            self._push(CanvasState(), "Clear")
+
+    def set_image(self, rgba: np.ndarray, name: str = "") -> None:
+        """Show an opened image (undoable); drawing again starts a new drawing."""
+        self._cancel_stroke()
+        self._push(CanvasState(image=rgba, name=name), f"Open {name}".strip())
+
+    def add_stroke(self, stroke: Stroke) -> None:
+        """Add a finished stroke (undoable), as if drawn."""
+        base = self._state if self._state.image is None else CanvasState()
+        self._push(replace(base, strokes=base.strokes + (stroke,)), "Stroke")
+
+    def export_image(self) -> QImage:
+        """The canvas for saving or copying: the drawing dark on white, or the image."""
+        if self._state.image is not None and not self._state.strokes:
+            return array_to_qimage(self._state.image)
+        image = self._raster.copy()
+        image.invertPixels()
+        return image
+
+    # -- geometry ----------------------------------------------------------
+    def _square(self) -> QRectF:
+        side = min(self.width(), self.height()) - 2
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def _to_canvas(self, pos: QPointF) -> tuple[float, float]:
+        rect = self._square()
+        scale = CANVAS_SIZE / rect.width()
+        return (pos.x() - rect.left()) * scale, (pos.y() - rect.top()) * scale
+
+    # -- drawing -----------------------------------------------------------
+    def _begin(self, pos: QPointF, pressure: float) -> None:
+        self._before_stroke = self._state
+        if self._state.image is not None:
+            # Drawing over an opened image starts a new drawing.
+            self._raster = render_strokes(())
+            self._qimage = None
+        x, y = self._to_canvas(pos)
+        self._current = [(x, y, pressure)]
+        self._current_width = float(self.pen_width)
+        self._paint_raster_segment(None, self._current[0])
+        self.update()
+        self.drawing_changed.emit()
+
+    def _extend(self, pos: QPointF, pressure: float) -> None:
+        if self._current is None:
+            return
+        x, y = self._to_canvas(pos)
+        last = self._current[-1]
+        if abs(x - last[0]) < 0.25 and abs(y - last[1]) < 0.25:
+            return
+        point = (x, y, pressure)
+        self._current.append(point)
+        self._paint_raster_segment(last, point)
+        self.update()
+        self.drawing_changed.emit()
+
+    def _end(self) -> None:
+        if self._current is None:
+            return
+        stroke = Stroke(tuple(self._current), self._current_width)
+        before = self._before_stroke or self._state
+        self._current = None
+        self._before_stroke = None
+        base = before if before.image is None else CanvasState()
+        after = replace(base, strokes=base.strokes + (stroke,))
+        self.undo_stack.push(_SetState(self, before, after, "Stroke"))
+        self.stroke_finished.emit()
+
+    def _cancel_stroke(self) -> None:
+        if self._current is not None:
+            self._current = None
+            self._before_stroke = None
+            self._apply(self._state)
+
+    def _paint_raster_segment(self, a, b) -> None:
+        painter = QPainter(self._raster)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(_pen(Qt.GlobalColor.white, _segment_width(self._current_width, b[2])))
+        if a is None:
+            painter.drawPoint(QPointF(b[0], b[1]))
+        else:
+            painter.drawLine(QPointF(a[0], a[1]), QPointF(b[0], b[1]))
+        painter.end()
+
+    # -- events ------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._begin(event.position(), 1.0)
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._current is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            self._extend(event.position(), 1.0)
+            event.accept()
+        else:
+            super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self._current is not None:
+            self._extend(event.position(), 1.0)
+            self._end()
+            event.accept()
+        else:
+            super().mouseReleaseEvent(event)
+
+    def tabletEvent(self, event: QTabletEvent) -> None:
+        kind = event.type()
+        pressure = max(0.0, min(1.0, event.pressure()))
+        if kind == QEvent.Type.TabletPress:
+            self._begin(event.position(), pressure)
+        elif kind == QEvent.Type.TabletMove and self._current is not None:
+            self._extend(event.position(), pressure)
+        elif kind == QEvent.Type.TabletRelease and self._current is not None:
+            self._end()
+        event.accept()  # no synthesized mouse events: the pen draws once
+
+    # -- painting ----------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        palette = self.palette()
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Window))
+        rect = self._square()
+        painter.fillRect(rect, palette.color(QPalette.ColorRole.Base))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        if self._qimage is not None and self._current is None:
+            size = self._qimage.size().scaled(
+                rect.size().toSize(), Qt.AspectRatioMode.KeepAspectRatio
+            )
+            target = QRectF(0, 0, size.width(), size.height())
+            target.moveCenter(rect.center())
+            painter.drawImage(target, self._qimage)
+        ink = palette.color(QPalette.ColorRole.Text)
+        painter.save()
+        painter.translate(rect.topLeft())
+        painter.scale(rect.width() / CANVAS_SIZE, rect.height() / CANVAS_SIZE)
+        over_image = self._current is not None and self._state.image is not None
+        strokes = () if over_image else self._state.strokes
+        for stroke in strokes:
+            paint_stroke(painter, stroke, ink)
+        if self._current:
+            paint_stroke(painter, Stroke(tuple(self._current), self._current_width), ink)
+        painter.restore()
+        if self.is_empty():
+            hint = QColor(palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.setPen(hint)
+            font = painter.font()
+            font.setPointSizeF(max(9.0, rect.height() / 22))
+            painter.setFont(font)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "Draw a digit here")
+        border = QColor(palette.color(QPalette.ColorRole.Mid))
+        painter.setPen(QPen(border, 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.end()

@@ -1,0 +1,150 @@
+"""The live bar chart of the ten probabilities, painted with QPainter.
+
+Painting it ourselves keeps the app on PySide6-Essentials (QtCharts lives in
+the much larger Addons wheel) and makes it quick: a repaint is ten rectangles
+and twenty short strings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+ANIMATION_MS = 120
+"""Bars glide to new values over this time: smooth, yet they follow the pen."""
+
+
+class ProbabilityChart(QWidget):
+    """Ten labelled bars, 0-9, with percentages; the winner highlighted.
+
+    Signals:
+        probabilities_changed(list): the shown probabilities changed (ten floats,
+            or an empty list when none are shown).
+    """
+
+    probabilities_changed = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("probabilityChart")
+        self.setAccessibleName("Probabilities of the digits 0 to 9")
+        self.setMinimumSize(220, 120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._target: list[float] = []
+        self._shown = [0.0] * 10
+        self._start = [0.0] * 10
+        self._started = 0.0
+        self._highlight: int | None = None
+        self._hint = "Draw a digit"
+        self._timer = QTimer(self)
+        self._timer.setInterval(16)
+        self._timer.timeout.connect(self._on_tick)
+        self._update_tooltip()
+
+    def probabilities(self) -> list[float]:
+        """The ten probabilities shown, or [] when none are."""
+        return list(self._target)
+
+    def set_probabilities(
+        self, probabilities: Sequence[float], highlight: int | None = None
+    ) -> None:
+        """Show ``probabilities`` (ten values), highlighting ``highlight`` (default: the largest)."""
+        values = [float(p) for p in probabilities]
+        if len(values) != 10:
+            raise ValueError(f"expected 10 probabilities, got {len(values)}")
+        if highlight is None:
+            highlight = max(range(10), key=values.__getitem__)
+        changed = values != self._target
+        self._animate_to(values)
+        self._highlight = highlight
+        self._update_tooltip()
+        if changed:
+            self.probabilities_changed.emit(list(values))
+
+    def clear(self, hint: str = "Draw a digit") -> None:
+        """Show no probabilities, only ``hint``."""
+        self._hint = hint
+        self._highlight = None
+        changed = bool(self._target)
+        self._animate_to([])
+        self._update_tooltip()
+        if changed:
+            self.probabilities_changed.emit([])
+        self.update()
+
+    def set_hint(self, hint: str) -> None:
+        self._hint = hint
+        self.update()
+
+    def _animate_to(self, values: list[float]) -> None:
+        self._start = list(self._shown)
+        self._target = values
+        self._started = time.monotonic()
+        if not self._timer.isActive():
+            self._timer.start()
+        self._on_tick()
+
+    def _on_tick(self) -> None:
+        t = min(1.0, (time.monotonic() - self._started) * 1000 / ANIMATION_MS)
+        ease = 1 - (1 - t) ** 3
+        goal = self._target or [0.0] * 10
+        self._shown = [a + (b - a) * ease for a, b in zip(self._start, goal, strict=True)]
+        if t >= 1.0:
+            self._timer.stop()
+        self.update()
+
+    def _update_tooltip(self) -> None:
+        if not self._target:
+            self.setToolTip(self._hint)
+            self.setAccessibleDescription(self._hint)
+            return
+        text = ", ".join(f"{d}: {p:.1%}" for d, p in enumerate(self._target))
+        self.setToolTip(text)
+        self.setAccessibleDescription(text)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        palette = self.palette()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        text_color = palette.color(QPalette.ColorRole.WindowText)
+        bar_color = QColor(palette.color(QPalette.ColorRole.Mid))
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        w, h = self.width(), self.height()
+        font = QFont(self.font())
+        font.setPixelSize(max(9, min(16, int(min(w / 22, h / 9)))))
+        painter.setFont(font)
+        line = painter.fontMetrics().height()
+        top, bottom = line + 4, h - line - 6
+        slot = w / 10
+        bar_w = slot * 0.62
+        painter.setPen(QColor(text_color.red(), text_color.green(), text_color.blue(), 60))
+        painter.drawLine(0, int(bottom) + 1, w, int(bottom) + 1)
+        for digit in range(10):
+            value = self._shown[digit]
+            x = slot * digit + (slot - bar_w) / 2
+            height = max(0.0, (bottom - top) * value)
+            color = highlight if digit == self._highlight else bar_color
+            painter.fillRect(QRectF(x, bottom - height, bar_w, height), color)
+            painter.setPen(highlight if digit == self._highlight else text_color)
+            painter.drawText(
+                QRectF(slot * digit, bottom + 3, slot, line),
+                Qt.AlignmentFlag.AlignCenter,
+                str(digit),
+            )
+            if self._target:
+                pct = self._target[digit] * 100
+                label = f"{pct:.0f}%" if pct >= 1 else "<1%" if pct >= 0.05 else "0%"
+                painter.setPen(text_color)
+                painter.drawText(
+                    QRectF(slot * digit, max(0.0, bottom - height - line - 1), slot, line),
+                    Qt.AlignmentFlag.AlignCenter,
+                    label,
+                )
+        if not self._target and self._hint:
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(QRectF(0, 0, w, bottom), Qt.AlignmentFlag.AlignCenter, self._hint)
+        painter.end()

@@ -1,0 +1,620 @@
+"""The main window: canvas, live chart, prediction, model input, menus.
+
+The window holds no ML logic: it sends what the canvas shows to the
+:class:`~mnist_desktop.gui.worker.InferenceWorker` on its own thread and shows
+what comes back.  Only the newest request's answer is ever shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QSize, Qt, QThread, QUrl, Signal, Slot
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QFont,
+    QGuiApplication,
+    QIcon,
+    QImage,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mnist_desktop import __version__, settings
+from mnist_desktop.ml.inference import Prediction
+from mnist_desktop.resources import assets_dir
+
+from .canvas import DrawingCanvas
+from .chart import ProbabilityChart
+from .inputview import ModelInputView
+from .messagebar import MessageBar
+from .throttle import Throttle
+from .worker import InferenceWorker, Request, Result
+
+log = logging.getLogger(__name__)
+
+LIVE_INTERVAL_MS = 40
+"""While the pen moves, at most one prediction per this many ms (25 a second)."""
+IMAGE_FILTER = (
+    "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm *.ppm *.pbm);;All files (*)"
+)
+ENGINE_NAMES = {"litert": "LiteRT (fast, default)", "keras": "Keras (TensorFlow)"}
+
+
+def qimage_to_rgba(image: QImage) -> np.ndarray:
+    """Copy any QImage into an RGBA uint8 array."""
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    ptr = image.constBits()
+    rows = np.frombuffer(ptr, np.uint8, count=image.sizeInBytes()).reshape(
+        image.height(), image.bytesPerLine()
+    )
+    return rows[:, : image.width() * 4].reshape(image.height(), image.width(), 4).copy()
+
+
+def app_icon() -> QIcon:
+    icon = QIcon()
+    icons = assets_dir() / "icons"
+    for path in sorted(icons.glob("mnist-desktop-*.png")):
+        icon.addFile(str(path))
+    svg = icons / "mnist-desktop.svg"
+    if icon.isNull() and svg.exists():
+        icon.addFile(str(svg))
+    return icon
+
+
+class MainWindow(QMainWindow):
+    """The mnist-desktop window.
+
+    ``engine``: 'litert' (default, from the settings), 'keras' or 'auto';
+    ``model``: a model file, default the bundled one; ``image``: open this file.
+
+    Signals:
+        request_classification(object): a :class:`Request` for the worker.
+        request_model(str, object): (engine, model path or None) for the worker.
+        result_shown(object): a :class:`Result` was shown (for tests and tools).
+    """
+
+    request_classification = Signal(object)
+    request_model = Signal(str, object)
+    result_shown = Signal(object)
+
+    def __init__(
+        self,
+        engine: str | None = None,
+        model: str | os.PathLike | None = None,
+        image: str | os.PathLike | None = None,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("MNIST Desktop")
+        self.setWindowIcon(app_icon())
+        self.setMinimumSize(640, 420)
+        self.setAcceptDrops(True)
+        self._engine = engine or settings.read("engine")
+        self._model = str(model) if model else None
+        self._next_id = 0
+        self._opens: dict[int, str] = {}  # request id -> file name, for open requests
+        self._model_info: dict = {}
+        self._model_error = ""
+        self._last_prediction: Prediction | None = None
+        self._sent_at = time.perf_counter()
+
+        self._build_widgets()
+        self._build_actions()
+        self._start_worker()
+        geometry = settings.read("geometry")
+        if not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(900, 560)
+        self.request_model.emit(self._engine, self._model)
+        if image:
+            self.open_file(image)
+
+    # ------------------------------------------------------------------ UI
+    def _build_widgets(self) -> None:
+        self.canvas = DrawingCanvas()
+        self.canvas.pen_width = settings.read("pen_width")
+        self.chart = ProbabilityChart()
+        self.input_view = ModelInputView()
+        self.message_bar = MessageBar()
+
+        self.prediction_label = QLabel("–")
+        self.prediction_label.setObjectName("predictionLabel")
+        self.prediction_label.setAccessibleName("Predicted digit")
+        self.prediction_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        big = QFont(self.font())
+        big.setPointSizeF(big.pointSizeF() * 4.2)
+        big.setBold(True)
+        self.prediction_label.setFont(big)
+        self.prediction_label.setMinimumWidth(160)
+
+        self.confidence_label = QLabel("Draw a digit, or open an image")
+        self.confidence_label.setObjectName("confidenceLabel")
+        self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.confidence_label.setWordWrap(True)
+
+        input_caption = QLabel("What the model sees")
+        input_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        small = QFont(self.font())
+        small.setPointSizeF(small.pointSizeF() * 0.9)
+        input_caption.setFont(small)
+
+        top = QHBoxLayout()
+        answer = QVBoxLayout()
+        answer.addWidget(self.prediction_label, 1)
+        answer.addWidget(self.confidence_label)
+        top.addLayout(answer, 1)
+        seen = QVBoxLayout()
+        seen.addWidget(self.input_view, 0, Qt.AlignmentFlag.AlignHCenter)
+        seen.addWidget(input_caption)
+        top.addLayout(seen)
+
+        side = QVBoxLayout()
+        side.addLayout(top)
+        side.addWidget(self.chart, 1)
+
+        body = QHBoxLayout()
+        body.addWidget(self.canvas, 3)
+        body.addLayout(side, 2)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.message_bar)
+        layout.addLayout(body, 1)
+        self.setCentralWidget(central)
+
+        self.engine_label = QLabel()
+        self.engine_label.setObjectName("engineLabel")
+        self.model_label = QLabel("loading model…")
+        self.model_label.setObjectName("modelStateLabel")
+        self.timing_label = QLabel()
+        self.timing_label.setObjectName("timingLabel")
+        status = self.statusBar()
+        status.addPermanentWidget(self.timing_label)
+        status.addPermanentWidget(self.engine_label)
+        status.addPermanentWidget(self.model_label)
+
+        self._live = Throttle(self._request_current, LIVE_INTERVAL_MS, self)
+        self.canvas.drawing_changed.connect(self._live)
+        self.canvas.stroke_finished.connect(self._on_stroke_finished)
+        self.canvas.state_changed.connect(self._on_canvas_state_changed)
+
+    def _action(self, text: str, slot, shortcuts=(), tip: str = "", icon: str = "") -> QAction:
+        action = QAction(text, self)
+        if icon:
+            action.setIcon(QIcon.fromTheme(icon))
+        if shortcuts:
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even with the toolbar hidden
+        return action
+
+    def _build_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.open_action = self._action(
+            "&Open image…", self.open_dialog, [K.Open], "Open an image of a digit", "document-open"
+        )
+        self.save_action = self._action(
+            "&Save drawing as PNG…",
+            self.save_dialog,
+            [K.Save],
+            "Save the canvas as a PNG",
+            "document-save",
+        )
+        self.quit_action = self._action("&Quit", self.close, [K.Quit], "Quit", "application-exit")
+        self.undo_action = self.canvas.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts([QKeySequence(K.Undo)])
+        self.undo_action.setIcon(QIcon.fromTheme("edit-undo"))
+        self.redo_action = self.canvas.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(K.Redo)])
+        self.redo_action.setIcon(QIcon.fromTheme("edit-redo"))
+        self.addAction(self.undo_action)
+        self.addAction(self.redo_action)
+        self.copy_action = self._action(
+            "&Copy image",
+            self.copy_image,
+            [K.Copy],
+            "Copy the canvas to the clipboard",
+            "edit-copy",
+        )
+        self.paste_action = self._action(
+            "&Paste image",
+            self.paste_image,
+            [K.Paste],
+            "Classify the image on the clipboard",
+            "edit-paste",
+        )
+        self.clear_action = self._action(
+            "C&lear", self.canvas.clear, ["Esc", "Delete"], "Clear the canvas", "edit-clear"
+        )
+        self.about_action = self._action(
+            "&About MNIST Desktop", self.show_about, tip="About", icon="help-about"
+        )
+
+        self.pen_width_box = QSpinBox()
+        self.pen_width_box.setObjectName("penWidth")
+        self.pen_width_box.setRange(4, 60)
+        self.pen_width_box.setSuffix(" px")
+        self.pen_width_box.setValue(self.canvas.pen_width)
+        self.pen_width_box.setToolTip("Pen width (of a 280 px canvas)")
+        self.pen_width_box.setAccessibleName("Pen width")
+        self.pen_width_box.valueChanged.connect(self.set_pen_width)
+        pen_group = QActionGroup(self)
+        self.pen_actions = {}
+        for name, width, key in (
+            ("&Thin", 12, "Ctrl+1"),
+            ("&Medium", 20, "Ctrl+2"),
+            ("T&hick", 32, "Ctrl+3"),
+        ):
+            action = self._action(
+                f"{name} pen ({width} px)", lambda _=False, w=width: self.set_pen_width(w), [key]
+            )
+            action.setCheckable(True)
+            action.setChecked(width == self.canvas.pen_width)
+            pen_group.addAction(action)
+            self.pen_actions[width] = action
+
+        engine_group = QActionGroup(self)
+        self.engine_actions = {}
+        for engine, label in ENGINE_NAMES.items():
+            action = self._action(label, lambda _=False, e=engine: self.set_engine(e))
+            action.setCheckable(True)
+            action.setChecked(engine == self._engine)
+            engine_group.addAction(action)
+            self.engine_actions[engine] = action
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addActions([self.open_action, self.save_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addActions([self.undo_action, self.redo_action])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.copy_action, self.paste_action, self.clear_action])
+        pen_menu = menu.addMenu("&Pen")
+        pen_menu.addActions(list(self.pen_actions.values()))
+        engine_menu = menu.addMenu("E&ngine")
+        engine_menu.addActions(list(self.engine_actions.values()))
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolBar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.setIconSize(QSize(18, 18))
+        toolbar.addActions([self.open_action, self.save_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.undo_action, self.redo_action, self.clear_action])
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel(" Pen: "))
+        toolbar.addWidget(self.pen_width_box)
+
+    # -------------------------------------------------------------- worker
+    def _start_worker(self) -> None:
+        self._thread = QThread()
+        self._thread.setObjectName("inference")
+        self.worker = InferenceWorker()
+        self.worker.moveToThread(self._thread)
+        self._thread.finished.connect(self.worker.deleteLater)
+        self.request_classification.connect(self.worker.classify)
+        self.request_model.connect(self.worker.load)
+        self.worker.model_loading.connect(self._on_model_loading)
+        self.worker.model_ready.connect(self._on_model_ready)
+        self.worker.model_failed.connect(self._on_model_failed)
+        self.worker.result_ready.connect(self._on_result)
+        self.worker.request_failed.connect(self._on_request_failed)
+        self._thread.start()
+        self._stopped = False
+
+    def stop_worker(self) -> None:
+        """Stop the worker thread (waits for the request in hand, a few ms)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._live.cancel()
+        self.worker.supersede(self._next_id + 1)  # drop anything still queued
+        self.worker.shutdown_loader()
+        self._thread.quit()
+        self._thread.wait()
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        self.worker.supersede(self._next_id)
+        return self._next_id
+
+    def _send(self, request: Request) -> None:
+        self._sent_at = time.perf_counter()
+        self.request_classification.emit(request)
+
+    def _request_current(self) -> None:
+        """Classify what the canvas shows now (newest request wins)."""
+        if self._stopped:
+            return
+        source = self.canvas.source()
+        request_id = self._new_id()
+        if source is None:
+            self._show_blank()
+            return
+        data, polarity = source
+        self._send(Request(request_id, data, polarity))
+
+    # -------------------------------------------------------------- slots
+    @Slot()
+    def _on_stroke_finished(self) -> None:
+        self._live.cancel()
+
+    @Slot()
+    def _on_canvas_state_changed(self) -> None:
+        if not self._applying_result:
+            self._live.cancel()
+            self._request_current()
+
+    _applying_result = False
+
+    @Slot(str)
+    def _on_model_loading(self, message: str) -> None:
+        self.model_label.setText(message)
+
+    @Slot(dict)
+    def _on_model_ready(self, info: dict) -> None:
+        self._model_info = info
+        self._model_error = ""
+        self.message_bar.clear_message("model")
+        engine = info["engine"]
+        self.engine_label.setText(f"engine: {engine}")
+        if info.get("provisional"):
+            self.model_label.setText(f"answering with {engine} while {info['wanted']} loads…")
+        else:
+            self.model_label.setText(f"model: {Path(info['path']).name}")
+        self._request_current()
+
+    @Slot(str)
+    def _on_model_failed(self, message: str) -> None:
+        self._model_error = message
+        if self._model_info:
+            # A stand-in engine still answers: say what failed, keep working.
+            self.model_label.setText(f"engine: {self._model_info['engine']} ({message})")
+            self.message_bar.show_message(
+                f"The {self._engine} engine could not be loaded: {message}. "
+                f"Predictions keep coming from the {self._model_info['engine']} engine.",
+                "warning",
+                tag="model",
+            )
+            return
+        self.model_label.setText("no model")
+        self.engine_label.setText("")
+        self.message_bar.show_message(
+            f"The digit model could not be loaded: {message}\n"
+            "You can keep drawing; nothing is lost. To fix it, reinstall mnist-desktop "
+            "(pip install --force-reinstall mnist-desktop) or train a model with "
+            "'mnist-digits train --data DIR', then restart.",
+            "error",
+            tag="model",
+        )
+        self.chart.clear("No model loaded")
+
+    @Slot(object)
+    def _on_result(self, result: Result) -> None:
+        name = self._opens.pop(result.id, None)
+        if result.id != self._next_id:
+            return  # superseded by a newer request: never show a stale answer
+        if result.image is not None:
+            self._applying_result = True
+            try:
+                self.canvas.set_image(result.image, name or result.name)
+            finally:
+                self._applying_result = False
+            self.message_bar.clear_message("open")
+            self.statusBar().showMessage(f"Opened {name or result.name}", 4000)
+        self._show(result)
+
+    @Slot(int, str)
+    def _on_request_failed(self, request_id: int, message: str) -> None:
+        name = self._opens.pop(request_id, None)
+        if name is None and request_id != self._next_id:
+            return
+        what = f"Could not open {name}" if name else "Could not classify the image"
+        keep = "Your drawing is unchanged." if not self.canvas.is_empty() else ""
+        self.message_bar.show_message(f"{what}: {message}. {keep}".strip(), "error", tag="open")
+
+    # ------------------------------------------------------------- display
+    def _show_blank(self) -> None:
+        self._last_prediction = None
+        self.prediction_label.setText("–")
+        self.confidence_label.setText("Draw a digit, or open an image")
+        self.input_view.set_array(None)
+        self.chart.clear(
+            "No model loaded" if self._model_error and not self._model_info else "Draw a digit"
+        )
+
+    def _show(self, result: Result) -> None:
+        prediction = result.prediction
+        self.input_view.set_array(result.preprocessed.image)
+        self._last_prediction = prediction
+        if prediction is None:
+            self.prediction_label.setText("–")
+            waiting = "no model loaded" if self._model_error else "loading the model…"
+            self.confidence_label.setText(f"({waiting})")
+            self.chart.clear("No model loaded" if self._model_error else "Loading model…")
+        elif prediction.blank:
+            self.prediction_label.setText("–")
+            self.confidence_label.setText("No digit found")
+            self.chart.clear("No digit found" if not self.canvas.is_empty() else "Draw a digit")
+        else:
+            self.prediction_label.setText(prediction.label)
+            if prediction.alternatives:
+                parts = [
+                    f"{d}: {prediction.probabilities[d]:.0%}"
+                    for d in [prediction.digit, *prediction.alternatives]
+                ]
+                self.confidence_label.setText("Unsure — " + ", ".join(parts))
+            elif prediction.unsure:
+                self.confidence_label.setText(f"Unsure — {prediction.confidence:.0%}")
+            else:
+                self.confidence_label.setText(f"{prediction.confidence:.1%} sure")
+            self.chart.set_probabilities(prediction.probabilities, prediction.digit)
+        total = (time.perf_counter() - self._sent_at) * 1000
+        self.timing_label.setText(
+            f"{total:.1f} ms (preprocess {result.preprocess_ms:.1f} + model {result.inference_ms:.1f})"
+        )
+        self.result_shown.emit(result)
+
+    # ------------------------------------------------------------ commands
+    def set_pen_width(self, width: int) -> None:
+        self.canvas.pen_width = int(width)
+        if self.pen_width_box.value() != width:
+            self.pen_width_box.setValue(int(width))
+        for w, action in self.pen_actions.items():
+            action.setChecked(w == width)
+        settings.write("pen_width", int(width))
+
+    def set_engine(self, engine: str) -> None:
+        if engine == self._engine and self._model_info.get("engine") == engine:
+            return
+        self._engine = engine
+        settings.write("engine", engine)
+        self.engine_actions[engine].setChecked(True)
+        self.request_model.emit(engine, self._model)
+
+    def open_file(self, path: str | os.PathLike) -> None:
+        """Open an image file (read and classified in the worker)."""
+        path = os.fspath(path)
+        name = os.path.basename(path) or path
+        request_id = self._new_id()
+        self._opens[request_id] = name
+        settings.write("last_folder", os.path.dirname(os.path.abspath(path)))
+        self._send(Request(request_id, path, "auto", want_image=True, name=name))
+
+    def open_data(self, data: bytes | np.ndarray, name: str) -> None:
+        """Open an image given as file bytes or an RGBA array (paste, drop)."""
+        request_id = self._new_id()
+        self._opens[request_id] = name
+        self._send(Request(request_id, data, "auto", want_image=True, name=name))
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open image", settings.read("last_folder"), IMAGE_FILTER
+        )
+        if path:
+            self.open_file(path)
+
+    def save_dialog(self) -> None:
+        if self.canvas.is_empty():
+            self.statusBar().showMessage("Nothing to save: the canvas is empty", 4000)
+            return
+        folder = settings.read("last_folder")
+        suggested = os.path.join(folder, "digit.png") if folder else "digit.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Save drawing", suggested, "PNG image (*.png)")
+        if not path:
+            return
+        if not path.lower().endswith(".png"):
+            path += ".png"
+        if self.canvas.export_image().save(path, "PNG"):
+            settings.write("last_folder", os.path.dirname(os.path.abspath(path)))
+            self.statusBar().showMessage(f"Saved {path}", 4000)
+        else:
+            self.message_bar.show_message(
+                f"Could not save {path}: check the folder exists and is writable.", "error"
+            )
+
+    def copy_image(self) -> None:
+        if self.canvas.is_empty():
+            self.statusBar().showMessage("Nothing to copy: the canvas is empty", 4000)
+            return
+        QGuiApplication.clipboard().setImage(self.canvas.export_image())
+        self.statusBar().showMessage("Copied the canvas to the clipboard", 3000)
+
+    def paste_image(self) -> None:
+        self._open_mime(QGuiApplication.clipboard().mimeData(), "pasted image")
+
+    def _open_mime(self, mime: QMimeData | None, name: str) -> bool:
+        if mime is not None and mime.hasUrls():
+            files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+            if files:
+                self.open_file(files[0])
+                return True
+        if mime is not None and mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                self.open_data(qimage_to_rgba(image), name)
+                return True
+        if mime is not None and mime.hasText():
+            text = mime.text().strip()
+            path = QUrl(text).toLocalFile() if text.startswith("file:") else text
+            if path and os.path.isfile(path):
+                self.open_file(path)
+                return True
+        self.message_bar.show_message(
+            f"There is no image to open (the {name.split()[0]} data holds none).", "error"
+        )
+        return False
+
+    def about_text(self) -> str:
+        info = self._model_info
+        card = info.get("card", {})
+        lines = [
+            f"<h3>MNIST Desktop {__version__}</h3>",
+            "<p>Draw a digit or open an image; the model recognises it as you draw.</p>",
+        ]
+        if card:
+            lines.append("<p><b>Model</b>: " + Path(info.get("path", "")).name + "<br>")
+            if "test_accuracy" in card:
+                lines.append(
+                    f"MNIST test accuracy: {card['test_accuracy']:.2%} ({card.get('test_n', '')} images)<br>"
+                )
+            if "parameters" in card:
+                lines.append(f"Parameters: {card['parameters']:,}<br>")
+            cal = card.get("calibration", {})
+            if cal:
+                lines.append(
+                    f"Calibration: temperature {cal.get('temperature')} (test ECE {cal.get('test_ece')})<br>"
+                )
+            if "created" in card:
+                lines.append(f"Trained: {card['created']} with {card.get('epochs')} epochs<br>")
+            lines.append(f"Engine: {info.get('engine')}</p>")
+        elif self._model_error:
+            lines.append(f"<p><b>No model loaded</b>: {self._model_error}</p>")
+        return "".join(lines)
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About MNIST Desktop", self.about_text())
+
+    # -------------------------------------------------------------- events
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if self._open_mime(event.mimeData(), "dropped image"):
+            event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        settings.write("geometry", self.saveGeometry())
+        self.stop_worker()
+        super().closeEvent(event)

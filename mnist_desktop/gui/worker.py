@@ -1,0 +1,231 @@
+"""Inference off the GUI thread: one long-lived worker owns the classifier.
+
+The window talks to :class:`InferenceWorker` only through queued signals.
+Every request carries an increasing id; :meth:`InferenceWorker.supersede` is
+called from the GUI thread *before* a request is queued, so when the worker
+gets to an older request that a newer one has superseded, it drops it without
+work: the latest request wins and the queue never builds up.
+
+TensorFlow takes seconds to load.  When the keras engine is asked for, the
+worker first loads the LiteRT export of the same model (~0.1 s) and answers
+with it, while a :class:`KerasLoader` thread loads TensorFlow; the worker
+switches engines when it is ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from mnist_desktop.ml.inference import (
+    Classifier,
+    ModelError,
+    Prediction,
+    load_classifier,
+    resolve_engine,
+)
+from mnist_desktop.preprocess import ImageError, ImageSource, Preprocessed, preprocess, read_image
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Request:
+    """Classify ``source``; with ``want_image`` also return a displayable copy."""
+
+    id: int
+    source: ImageSource
+    polarity: str = "auto"
+    want_image: bool = False
+    name: str = ""
+    """What the user knows the source as (a file name), for messages."""
+
+
+@dataclass
+class Result:
+    id: int
+    prediction: Prediction | None
+    """None while no model is loaded."""
+    preprocessed: Preprocessed
+    engine: str
+    preprocess_ms: float
+    inference_ms: float
+    image: np.ndarray | None = None
+    """RGBA uint8 copy of an opened image (at most ~1024 px a side)."""
+    name: str = ""
+
+
+def displayable(data: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """Float grey/RGB (+ alpha) from :func:`read_image` -> RGBA uint8 for display."""
+    rgb = np.repeat(data[..., None], 3, axis=2) if data.ndim == 2 else data
+    a = np.ones(rgb.shape[:2], np.float32) if alpha is None else alpha
+    out = np.concatenate([rgb, a[..., None]], axis=2)
+    return np.ascontiguousarray(np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8))
+
+
+class KerasLoader(QThread):
+    """Loads a classifier in its own thread (TensorFlow's import takes seconds)."""
+
+    loaded = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, engine: str, model: str | None, parent: QObject | None = None):
+        super().__init__(parent)
+        self._engine = engine
+        self._model = model
+
+    def run(self) -> None:
+        try:
+            self.loaded.emit(load_classifier(self._engine, self._model))
+        except ModelError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # never die silently
+            log.exception("loading the %s engine failed", self._engine)
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+
+
+class InferenceWorker(QObject):
+    """Owns the classifier; lives on its own QThread.
+
+    Signals:
+        model_loading(str): a message while a model loads.
+        model_ready(dict): engine, path and card of the classifier now in use;
+            'provisional' is True while a faster engine stands in for the one asked for.
+        model_failed(str): the model could not be loaded (message for a person).
+        result_ready(object): a :class:`Result`.
+        request_failed(int, str): request id and a message (bad image, ...).
+    """
+
+    model_loading = Signal(str)
+    model_ready = Signal(dict)
+    model_failed = Signal(str)
+    result_ready = Signal(object)
+    request_failed = Signal(int, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classifier: Classifier | None = None
+        self._newest = 0
+        self._newest_lock = threading.Lock()
+        self._loader: KerasLoader | None = None
+        self._wanted_engine = ""
+
+    # -- called from the GUI thread ---------------------------------------
+    def supersede(self, request_id: int) -> None:
+        """Mark every request older than ``request_id`` as stale (thread-safe)."""
+        with self._newest_lock:
+            self._newest = max(self._newest, request_id)
+
+    def is_stale(self, request_id: int) -> bool:
+        with self._newest_lock:
+            return request_id < self._newest
+
+    # -- slots, run in the worker thread -----------------------------------
+    @Slot(str, object)
+    def load(self, engine: str, model: object = None) -> None:
+        """Load ``engine`` ('auto', 'keras' or 'litert') for ``model`` (None: bundled)."""
+        model = str(model) if model else None
+        try:
+            engine = resolve_engine(engine)
+        except ValueError as exc:
+            self.model_failed.emit(str(exc))
+            return
+        self._wanted_engine = engine
+        self.model_loading.emit(f"loading the {engine} engine…")
+        if engine == "keras":
+            # Answer at once with LiteRT while TensorFlow loads in the background.
+            try:
+                self._use(load_classifier("litert", model), provisional=True)
+            except ModelError as exc:
+                log.info("no LiteRT stand-in while TensorFlow loads: %s", exc)
+            self._start_loader(engine, model)
+            return
+        try:
+            self._use(load_classifier(engine, model), provisional=False)
+        except ModelError as exc:
+            self.model_failed.emit(str(exc))
+        except Exception as exc:
+            log.exception("loading the %s engine failed", engine)
+            self.model_failed.emit(f"{type(exc).__name__}: {exc}")
+
+    def _start_loader(self, engine: str, model: str | None) -> None:
+        self._loader = KerasLoader(engine, model, self)
+        self._loader.loaded.connect(self._on_loader_done)
+        self._loader.failed.connect(self._on_loader_failed)
+        self._loader.start()
+
+    @Slot(object)
+    def _on_loader_done(self, classifier: Classifier) -> None:
+        if classifier.engine == self._wanted_engine:
+            self._use(classifier, provisional=False)
+
+    @Slot(str)
+    def _on_loader_failed(self, message: str) -> None:
+        self.model_failed.emit(message)
+
+    def _use(self, classifier: Classifier, provisional: bool) -> None:
+        self._classifier = classifier
+        self.model_ready.emit(
+            {
+                "engine": classifier.engine,
+                "path": str(classifier.model_path),
+                "card": classifier.card,
+                "provisional": provisional,
+                "wanted": self._wanted_engine,
+            }
+        )
+
+    @Slot(object)
+    def classify(self, request: Request) -> None:
+        if self.is_stale(request.id):
+            return  # a newer request is queued behind this one
+        try:
+            self.result_ready.emit(self._run(request))
+        except ImageError as exc:
+            self.request_failed.emit(request.id, str(exc))
+        except ModelError as exc:
+            self.request_failed.emit(request.id, str(exc))
+        except MemoryError:
+            self.request_failed.emit(request.id, "not enough memory to open this image")
+        except Exception as exc:  # the worker must never die silently
+            log.error("request %s failed:\n%s", request.id, traceback.format_exc())
+            self.request_failed.emit(request.id, f"unexpected error: {type(exc).__name__}: {exc}")
+
+    def _run(self, request: Request) -> Result:
+        started = time.perf_counter()
+        source, image = request.source, None
+        if request.want_image:
+            data, alpha, _ = read_image(source)
+            image = displayable(data, alpha)
+            source = image
+        pre = preprocess(source, request.polarity)  # type: ignore[arg-type]
+        prepared = time.perf_counter()
+        # Without a model (still loading, or missing) the image and what the
+        # model would see still come back; the prediction is None.
+        classifier = self._classifier
+        prediction = classifier.predict_preprocessed(pre) if classifier else None
+        done = time.perf_counter()
+        return Result(
+            id=request.id,
+            prediction=prediction,
+            engine=classifier.engine if classifier else "",
+            preprocessed=pre,
+            preprocess_ms=(prepared - started) * 1000,
+            inference_ms=(done - prepared) * 1000,
+            image=image,
+            name=request.name,
+        )
+
+    def shutdown_loader(self) -> None:
+        """Wait for a TensorFlow load in progress (it cannot be interrupted).
+
+        Called from the GUI thread when the window closes."""
+        if self._loader is not None:
+            self._loader.wait()
+            self._loader = None
