@@ -56,6 +56,9 @@ MIN_CONTRAST = 0.12
 no digit: an empty canvas or a blank, noisy page."""
 SPECK_FRACTION = 0.08
 """Components with less ink than this fraction of the largest one are specks."""
+MIN_EXTENT = 0.02
+"""Ink spanning less than this fraction of the image's longer side is a speck
+or a dot, not a digit (a 60 px digit in a 2000 px photo is 0.03)."""
 
 
 class ImageError(ValueError):
@@ -249,9 +252,16 @@ def _composite(data: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, 
     rgb = data if data.ndim == 3 else None
     lum = _luminance(data)
     if alpha is not None and float(alpha.min()) < 0.98:
-        weight = float(alpha.sum())
-        content = float((lum * alpha).sum() / weight) if weight > 0 else 0.0
+        opaque = lum[alpha > 0.5]
+        content = float(np.median(opaque)) if opaque.size else 0.0
         background = 1.0 if content < 0.5 else 0.0
+        clear = alpha < 0.02
+        if clear.any() and not ((alpha > 0.02) & (alpha < 0.98)).any():
+            # All-or-nothing alpha (a GIF or palette PNG with a transparent
+            # colour): the colour keyed out was the paper, unless it is the ink's.
+            key = float(np.median(lum[clear]))
+            if abs(key - content) > 0.25:
+                background = key
         lum = lum * alpha + background * (1.0 - alpha)
         if rgb is not None:
             rgb = rgb * alpha[..., None] + background * (1.0 - alpha[..., None])
@@ -398,45 +408,59 @@ def ink_map(
     far-off marks removed, and the bounding box of what is left.
     """
     lum, rgb = _composite(data, alpha)
-    background, sign, noise = _background(lum, polarity)
+    background, sign, _ = _background(lum, polarity)
     ink = (lum - background) * sign
+    # Pixel-level noise (sensor noise, JPEG artefacts, paper grain): the median
+    # absolute deviation of a subsample, which the few ink pixels barely move.
+    step = max(1, int(np.sqrt(ink.size / 65536)))
+    sample = ink[::step, ::step]
+    noise = float(np.median(np.abs(sample - np.median(sample)))) * 1.4826
     if rgb is not None:
         # Coloured ink (a blue ballpoint) differs from paper in hue too.
         ink = np.maximum(ink, _chroma_distance(rgb, lum))
     np.maximum(ink, 0.0, out=ink)
     name = "light" if sign > 0 else "dark"
+    blank = InkMap(np.zeros_like(ink), True, name, None)
     peak = float(ink.max())
     if peak < max(MIN_CONTRAST, 6.0 * noise):
-        return InkMap(np.zeros_like(ink), True, name, None)
+        return blank
     ink /= peak
     threshold = _otsu(ink[:: 1 + ink.shape[0] // 256, :: 1 + ink.shape[1] // 256])
     # Below the noise floor is paper texture or sensor noise; above it, keep
     # the soft (anti-aliased) values.
-    floor = min(threshold * 0.5, (3.0 * noise) / peak + 0.01)
+    floor = min(threshold * 0.5, 3.0 * noise / peak + 0.01)
     mask = ink > threshold
 
+    # Group the ink into components on a coarse grid; drop specks.
     cell = max(1, -(-max(ink.shape) // GRID_SIDE))
     h, w = ink.shape
     gh, gw = -(-h // cell), -(-w // cell)
-    padded = np.zeros((gh * cell, gw * cell), dtype=bool)
-    padded[:h, :w] = mask
-    coarse = padded.reshape(gh, cell, gw, cell).any(axis=(1, 3))
-    labels, count = _components(coarse)
+    padded = np.zeros((gh * cell, gw * cell), dtype=np.float32)
+    padded[:h, :w] = ink * mask
+    cells = padded.reshape(gh, cell, gw, cell).sum(axis=(1, 3))
+    labels, count = _components(cells > 0)
     if count == 0:
-        return InkMap(np.zeros_like(ink), True, name, None)
-    weights = np.zeros((gh * cell, gw * cell), dtype=np.float32)
-    weights[:h, :w] = ink * mask
-    mass = np.bincount(labels.ravel(), weights.reshape(gh, cell, gw, cell).sum(axis=(1, 3)).ravel())
+        return blank
+    mass = np.bincount(labels.ravel(), cells.ravel())
     mass[0] = 0.0
-    keep = mass >= SPECK_FRACTION * mass.max()
-    kept = keep[labels]
-    region = np.repeat(np.repeat(_dilate(kept), cell, axis=0), cell, axis=1)[:h, :w]
+    kept = (mass >= SPECK_FRACTION * mass.max())[labels]
+    strong = mask & np.repeat(np.repeat(kept, cell, axis=0), cell, axis=1)[:h, :w]
+    rows = np.flatnonzero(strong.any(axis=1))
+    cols = np.flatnonzero(strong.any(axis=0))
+    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < max(3, MIN_EXTENT * max(h, w)):
+        return blank  # a dot or a speck, not a digit
+    # The strong strokes' box, grown a little to take in their soft edges but
+    # not far enough to reach the noise around them.
+    margin = max(1, round(0.05 * max(rows[-1] - rows[0], cols[-1] - cols[0])))
+    y0, y1 = max(0, rows[0] - margin), min(h, rows[-1] + margin + 1)
+    x0, x1 = max(0, cols[0] - margin), min(w, cols[-1] + margin + 1)
+    region = np.zeros((h, w), dtype=bool)
+    region[y0:y1, x0:x1] = True
+    region &= np.repeat(np.repeat(_dilate(kept), cell, axis=0), cell, axis=1)[:h, :w]
     ink = np.where(region & (ink > floor), ink, 0.0).astype(np.float32)
-    strokes = ink > floor
-    if not strokes.any():
-        return InkMap(np.zeros_like(ink), True, name, None)
-    rows = np.flatnonzero(strokes.any(axis=1))
-    cols = np.flatnonzero(strokes.any(axis=0))
+    soft = ink > 0
+    rows = np.flatnonzero(soft.any(axis=1))
+    cols = np.flatnonzero(soft.any(axis=0))
     box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
     return InkMap(ink, False, name, box)
 

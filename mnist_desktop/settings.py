@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QSettings
 
 _DEFAULTS: dict[str, Any] = {
-    "pen_width": 20,  # in canvas pixels (280 x 280): MNIST-like strokes after fitting into 20x20
+    "pen_width": 24,  # in canvas pixels (280 x 280): MNIST-like strokes after fitting into 20x20
     "last_folder": "",
     "engine": "litert",
     "geometry": QByteArray(),

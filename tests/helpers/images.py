@@ -1,0 +1,70 @@
+"""Synthetic versions of what users open: photos of paper, scans, odd files."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+
+def upscale(digit: np.ndarray, size: int) -> np.ndarray:
+    """A 28x28 uint8 MNIST digit enlarged smoothly to ``size`` px (float 0..1, ink = 1)."""
+    img = Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)
+    return np.clip(np.asarray(img, dtype=np.float32) / 255.0, 0, 1)
+
+
+def on_paper(
+    ink: np.ndarray,
+    paper=(1.0, 1.0, 1.0),
+    ink_color=(0.0, 0.0, 0.0),
+    canvas: tuple[int, int] | None = None,
+    at: tuple[int, int] = (0, 0),
+    gradient: float = 0.0,
+    noise: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Compose ink (0..1) onto paper as an RGB uint8 photo.
+
+    ``gradient`` darkens the paper linearly from left to right (uneven light);
+    ``noise`` adds Gaussian sensor noise.
+    """
+    rng = rng or np.random.default_rng(0)
+    h, w = canvas or ink.shape
+    alpha = np.zeros((h, w), np.float32)
+    y, x = at
+    alpha[y : y + ink.shape[0], x : x + ink.shape[1]] = ink
+    light = 1.0 - gradient * np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    paper = np.asarray(paper, np.float32)[None, None, :] * light[..., None]
+    inkc = np.asarray(ink_color, np.float32)[None, None, :] * light[..., None]
+    rgb = paper * (1 - alpha[..., None]) + inkc * alpha[..., None]
+    if noise:
+        rgb = rgb + rng.normal(0, noise, rgb.shape).astype(np.float32)
+    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def encode(image: Image.Image | np.ndarray, fmt: str = "PNG", **kwargs) -> bytes:
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    buf = io.BytesIO()
+    image.save(buf, fmt, **kwargs)
+    return buf.getvalue()
+
+
+def png_header_bomb(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
