@@ -38,14 +38,18 @@ class TrainConfig:
 
 
 def split_validation(labels: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, validation): a stratified random split of ``labels``."""
+    """Indices (train, validation): a stratified random split with exactly ``size`` validation items."""
     rng = np.random.default_rng(seed)
-    val = []
-    for digit in range(10):
-        idx = np.flatnonzero(labels == digit)
-        take = round(size * len(idx) / len(labels))
-        val.append(rng.choice(idx, take, replace=False))
-    val = np.sort(np.concatenate(val))
+    counts = np.bincount(labels, minlength=10)
+    exact = size * counts / len(labels)
+    quota = np.floor(exact).astype(int)
+    # Largest remainders get the items that rounding down left over.
+    quota[np.argsort(quota - exact)[: size - quota.sum()]] += 1
+    val = np.sort(
+        np.concatenate(
+            [rng.choice(np.flatnonzero(labels == d), quota[d], replace=False) for d in range(10)]
+        )
+    )
     train = np.setdiff1d(np.arange(len(labels)), val)
     return train, val
 
@@ -135,6 +139,7 @@ def train(
         ds,
         epochs=config.epochs,
         validation_data=(x_val, y_val),
+        shuffle=False,  # the dataset reshuffles itself every epoch
         callbacks=[keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True)],
         verbose=verbose,
     )

@@ -1,0 +1,126 @@
+"""The bundled model through both engines: accuracy, parity, calibration, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_desktop.ml.calibration import expected_calibration_error, fit_temperature, softmax
+from mnist_desktop.ml.inference import ModelError, load_classifier, make_prediction, resolve_engine
+from mnist_desktop.preprocess import preprocess_batch
+from tests.helpers.images import encode, on_paper, upscale
+
+
+@pytest.fixture(scope="module")
+def inputs(mnist_sample):
+    images, labels = mnist_sample
+    return preprocess_batch(images), labels
+
+
+def test_bundled_model_is_accurate_on_real_mnist_digits(litert, inputs):
+    x, y = inputs
+    accuracy = (litert.probabilities(x).argmax(axis=1) == y).mean()
+    assert accuracy >= 0.99, accuracy
+
+
+def test_engines_agree(litert, keras_classifier, inputs):
+    x, _ = inputs
+    a = litert.probabilities(x)
+    b = keras_classifier.probabilities(x)
+    assert np.abs(a - b).max() <= 1e-4
+    # One at a time (the GUI's case) as well as in a batch.
+    for image in x[:5]:
+        assert (
+            np.abs(
+                litert.probabilities(image[None]) - keras_classifier.probabilities(image[None])
+            ).max()
+            <= 1e-4
+        )
+
+
+def test_probabilities_are_calibrated_distributions(litert, inputs):
+    x, y = inputs
+    p = litert.probabilities(x)
+    assert p.shape == (len(x), 10)
+    assert np.allclose(p.sum(axis=1), 1, atol=1e-5)
+    assert litert.temperature > 0
+    assert expected_calibration_error(p, y) < 0.02
+
+
+def test_photos_and_scans_of_digits_are_recognised(litert, mnist_sample):
+    """Digits as users photograph them: dark ink, tinted paper, uneven light, JPEG."""
+    images, labels = mnist_sample
+    rng = np.random.default_rng(7)
+    correct = 0
+    n = 60
+    for image, label in zip(images[:n], labels[:n], strict=True):
+        size = int(rng.integers(40, 240))
+        paper = tuple(rng.uniform(0.6, 1.0, 3))
+        ink = (rng.uniform(0, 0.3), rng.uniform(0, 0.3), rng.uniform(0, 0.7))
+        photo = on_paper(
+            upscale(image, size),
+            paper=paper,
+            ink_color=ink,
+            canvas=(size + 200, size + 260),
+            at=(int(rng.integers(0, 200)), int(rng.integers(0, 260))),
+            gradient=float(rng.uniform(0, 0.4)),
+            noise=float(rng.uniform(0, 0.03)),
+            rng=rng,
+        )
+        prediction = litert.classify(encode(photo, "JPEG", quality=int(rng.integers(60, 95))))
+        correct += prediction.digit == label
+    assert correct / n >= 0.95
+
+
+def test_blank_images_are_no_digit(litert):
+    prediction = litert.classify(np.full((200, 200), 255, np.uint8))
+    assert prediction.blank and prediction.digit is None
+    assert prediction.confidence == 0 and prediction.probabilities == [0.0] * 10
+    assert prediction.label == "no digit"
+
+
+def test_unsure_predictions_say_so():
+    sure = make_prediction(np.array([0, 0, 0, 0, 0.97, 0, 0, 0, 0, 0.03]))
+    assert sure.digit == 4 and not sure.unsure and sure.label == "4"
+    torn = make_prediction(np.array([0, 0, 0, 0, 0.52, 0, 0, 0, 0, 0.46]))
+    assert torn.unsure and torn.alternatives == [9] and torn.label == "4 or 9?"
+    vague = make_prediction(np.array([0.1, 0.05, 0.05, 0.05, 0.45, 0.1, 0.05, 0.05, 0.05, 0.05]))
+    assert vague.unsure and vague.label == "4?"
+
+
+def test_temperature_scaling_recovers_a_known_temperature():
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 3, (4000, 10))
+    labels = np.array([rng.choice(10, p=p) for p in softmax(true_logits)])
+    assert fit_temperature(true_logits * 2.5, labels) == pytest.approx(2.5, rel=0.1)
+
+
+def test_auto_engine_prefers_keras_when_tensorflow_is_there():
+    assert resolve_engine("auto") == "keras"
+    with pytest.raises(ValueError, match="unknown engine"):
+        resolve_engine("onnx")
+
+
+@pytest.mark.parametrize("engine", ["litert", "keras"])
+def test_missing_and_damaged_model_files(tmp_path, engine):
+    suffix = ".tflite" if engine == "litert" else ".keras"
+    with pytest.raises(ModelError, match="not found"):
+        load_classifier(engine, tmp_path / f"absent{suffix}")
+    empty = tmp_path / f"empty{suffix}"
+    empty.write_bytes(b"")
+    with pytest.raises(ModelError, match="empty"):
+        load_classifier(engine, empty)
+    junk = tmp_path / f"junk{suffix}"
+    junk.write_bytes(b"certainly not a model" * 50)
+    with pytest.raises(ModelError, match="damaged"):
+        load_classifier(engine, junk)
+
+
+def test_classify_many_batches_and_keeps_order(litert, mnist_sample):
+    from mnist_desktop.preprocess import preprocess
+
+    images, labels = mnist_sample
+    pre = [preprocess(i) for i in images[:40]] + [preprocess(np.zeros((28, 28), np.uint8))]
+    results = litert.classify_many(pre, batch_size=16)
+    assert len(results) == 41 and results[-1].blank
+    assert sum(r.digit == label for r, label in zip(results[:40], labels[:40], strict=True)) >= 39
