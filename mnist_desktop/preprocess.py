@@ -56,6 +56,9 @@ MIN_CONTRAST = 0.12
 no digit: an empty canvas or a blank, noisy page."""
 SPECK_FRACTION = 0.08
 """Components with less ink than this fraction of the largest one are specks."""
+MAX_FILL = 0.72
+"""Ink covering more than this fraction of the square over its longer side is a
+dot or a blob (a round dot covers 0.79); no MNIST training digit goes above 0.69."""
 MIN_EXTENT = 0.02
 """Ink spanning less than this fraction of the image's longer side is a speck
 or a dot, not a digit (a 60 px digit in a 2000 px photo is 0.03)."""
@@ -447,8 +450,11 @@ def ink_map(
     strong = mask & np.repeat(np.repeat(kept, cell, axis=0), cell, axis=1)[:h, :w]
     rows = np.flatnonzero(strong.any(axis=1))
     cols = np.flatnonzero(strong.any(axis=0))
-    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < max(3, MIN_EXTENT * max(h, w)):
-        return blank  # a dot or a speck, not a digit
+    extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    if extent < max(3, MIN_EXTENT * max(h, w)):
+        return blank  # a speck, not a digit
+    if strong.sum() > MAX_FILL * extent * extent:
+        return blank  # a dot or a blob (a click on the canvas), not a digit
     # The strong strokes' box, grown a little to take in their soft edges but
     # not far enough to reach the noise around them.
     margin = max(1, round(0.05 * max(rows[-1] - rows[0], cols[-1] - cols[0])))

@@ -114,6 +114,8 @@ class MainWindow(QMainWindow):
         self._model_info: dict = {}
         self._model_error = ""
         self._last_prediction: Prediction | None = None
+        self._last_result: Result | None = None
+        self._last_result_id = 0  # the request whose answer is on screen
         self._sent_at = time.perf_counter()
 
         self._build_widgets()
@@ -201,8 +203,13 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if icon:
             action.setIcon(QIcon.fromTheme(icon))
-        if shortcuts:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        keys = []
+        for shortcut in shortcuts:
+            key = QKeySequence(shortcut)
+            if not key.isEmpty() and key not in keys:  # some platforms lack a standard key
+                keys.append(key)
+        if keys:
+            action.setShortcuts(keys)
         if tip:
             action.setStatusTip(tip)
             action.setToolTip(tip)
@@ -222,7 +229,9 @@ class MainWindow(QMainWindow):
             "Save the canvas as a PNG",
             "document-save",
         )
-        self.quit_action = self._action("&Quit", self.close, [K.Quit], "Quit", "application-exit")
+        self.quit_action = self._action(
+            "&Quit", self.close, [K.Quit, "Ctrl+Q"], "Quit", "application-exit"
+        )
         self.undo_action = self.canvas.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcuts([QKeySequence(K.Undo)])
         self.undo_action.setIcon(QIcon.fromTheme("edit-undo"))
@@ -443,6 +452,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------- display
     def _show_blank(self) -> None:
         self._last_prediction = None
+        self._last_result_id = self._next_id
         self.prediction_label.setText("–")
         self.confidence_label.setText("Draw a digit, or open an image")
         self.input_view.set_array(None)
@@ -454,6 +464,8 @@ class MainWindow(QMainWindow):
         prediction = result.prediction
         self.input_view.set_array(result.preprocessed.image)
         self._last_prediction = prediction
+        self._last_result = result
+        self._last_result_id = result.id
         if prediction is None:
             self.prediction_label.setText("–")
             waiting = "no model loaded" if self._model_error else "loading the model…"

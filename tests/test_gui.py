@@ -1,0 +1,318 @@
+"""The window, driven as a person would: real mouse events, files, clipboard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel
+
+from mnist_desktop.gui import MainWindow
+from mnist_desktop.gui.chart import ProbabilityChart
+from tests.helpers.images import encode, on_paper, png_header_bomb, upscale
+from tests.helpers.qt import drag, draw
+from tests.helpers.strokes import digit_strokes
+
+TIMEOUT = 15_000
+
+
+def wait_ready(qtbot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: window.model_label.text().startswith("model:"), timeout=TIMEOUT)
+
+
+def wait_result(qtbot, window: MainWindow):
+    with qtbot.waitSignal(window.result_shown, timeout=TIMEOUT) as blocker:
+        pass
+    return blocker.args[0]
+
+
+@pytest.fixture
+def window(qtbot, clean_settings):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    wait_ready(qtbot, win)
+    return win
+
+
+def draw_and_wait(qtbot, window, strokes, pause_ms: int = 0):
+    """Draw, then wait until the answer for the finished drawing is on screen."""
+    draw(window.canvas, strokes, qtbot, pause_ms)
+    qtbot.waitUntil(lambda: window._last_result_id == window._next_id, timeout=TIMEOUT)
+    return window._last_prediction
+
+
+def test_contract_object_names(window):
+    for name in ("canvas", "probabilityChart", "modelInput", "predictionLabel"):
+        assert window.findChild(object, name) is not None, name
+    chart = window.findChild(ProbabilityChart, "probabilityChart")
+    assert chart.probabilities() == []
+    assert isinstance(window.findChild(QLabel, "predictionLabel"), QLabel)
+    assert "litert" in window.engine_label.text()
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_drawn_digits_are_recognised(qtbot, window, digit):
+    prediction = draw_and_wait(qtbot, window, digit_strokes(digit))
+    assert prediction.digit == digit
+    assert window.prediction_label.text().startswith(str(digit))
+    probs = window.chart.probabilities()
+    assert len(probs) == 10 and int(np.argmax(probs)) == digit
+    assert window.input_view.array() is not None and window.input_view.array().max() > 0.9
+
+
+@pytest.mark.parametrize(
+    ("digit", "size", "center", "width", "slant"),
+    [
+        (3, 90, (70, 80), 10, 0.0),  # small, top left, thin pen
+        (7, 250, (140, 140), 36, 0.15),  # big, thick marker, leaning
+        (2, 150, (200, 180), 24, -0.1),
+        (5, 120, (90, 200), 16, 0.1),
+        (8, 200, (150, 130), 30, 0.0),
+        (4, 160, (170, 120), 12, 0.2),
+    ],
+)
+def test_sizes_positions_and_pen_widths(qtbot, window, digit, size, center, width, slant):
+    window.set_pen_width(width)
+    prediction = draw_and_wait(qtbot, window, digit_strokes(digit, size, center, slant))
+    assert prediction.digit == digit
+
+
+def test_chart_follows_the_pen_during_a_stroke(qtbot, window):
+    updates = []
+    window.chart.probabilities_changed.connect(lambda p: updates.append(p))
+    stroke = digit_strokes(0)[0]
+    canvas = window.canvas
+    from tests.helpers.qt import _send, to_widget
+
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    from PySide6.QtCore import QEvent
+
+    _send(canvas, QEvent.Type.MouseButtonPress, to_widget(canvas, *stroke[0]), left, left)
+    for x, y in stroke[1:]:
+        _send(canvas, QEvent.Type.MouseMove, to_widget(canvas, x, y), none, left)
+        qtbot.wait(15)
+    during = len(updates)
+    _send(canvas, QEvent.Type.MouseButtonRelease, to_widget(canvas, *stroke[-1]), left, none)
+    qtbot.waitUntil(lambda: window._last_result_id == window._next_id, timeout=TIMEOUT)
+    assert during >= 3, "the chart must update while the pen moves, not only on release"
+    assert int(np.argmax(window.chart.probabilities())) == 0
+
+
+def test_undo_redo_clear(qtbot, window):
+    one = digit_strokes(1)
+    draw_and_wait(qtbot, window, one)
+    canvas = window.canvas
+    drag(canvas, [(40, 40), (60, 60)])
+    assert len(canvas.state().strokes) == 2
+    window.undo_action.trigger()
+    assert len(canvas.state().strokes) == 1
+    window.redo_action.trigger()
+    assert len(canvas.state().strokes) == 2
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: window._last_prediction is not None and window._last_prediction.digit == 1, timeout=TIMEOUT)
+    window.clear_action.trigger()
+    assert canvas.state().empty
+    qtbot.waitUntil(lambda: window.chart.probabilities() == [], timeout=TIMEOUT)
+    assert window.prediction_label.text() == "–"
+    window.undo_action.trigger()  # clearing is undoable too
+    assert len(canvas.state().strokes) == 1
+    qtbot.waitUntil(lambda: len(window.chart.probabilities()) == 10, timeout=TIMEOUT)
+
+
+def test_standard_shortcuts(window):
+    def keys(action):
+        return {s.toString() for s in action.shortcuts()}
+
+    assert "Ctrl+O" in keys(window.open_action) and "Ctrl+S" in keys(window.save_action)
+    assert "Ctrl+C" in keys(window.copy_action) and "Ctrl+V" in keys(window.paste_action)
+    assert "Ctrl+Z" in keys(window.undo_action) and "Ctrl+Shift+Z" in keys(window.redo_action)
+    assert {"Esc", "Del"} <= keys(window.clear_action)
+    assert "Ctrl+Q" in keys(window.quit_action)
+
+
+@pytest.fixture
+def photo_of_six(tmp_path, mnist_sample):
+    images, labels = mnist_sample
+    index = int(np.flatnonzero(labels == 6)[0])
+    path = tmp_path / "six.jpg"
+    Image.fromarray(on_paper(upscale(images[index], 150), paper=(0.9, 0.9, 0.85), canvas=(260, 300), at=(50, 70))).save(path)
+    return path
+
+
+def test_open_with_the_file_dialog(qtbot, window, photo_of_six, monkeypatch):
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(photo_of_six), ""))
+    with qtbot.waitSignal(window.result_shown, timeout=TIMEOUT) as blocker:
+        window.open_action.trigger()
+    assert blocker.args[0].prediction.digit == 6
+    assert window.canvas.state().image is not None
+    assert window.prediction_label.text() == "6"
+    # Drawing again starts a new drawing; undo brings the image back.
+    draw_and_wait(qtbot, window, digit_strokes(1))
+    assert window.canvas.state().image is None
+    window.undo_action.trigger()
+    assert window.canvas.state().image is not None
+    qtbot.waitUntil(lambda: window.prediction_label.text() == "6", timeout=TIMEOUT)
+
+
+def test_drag_and_drop_a_file(qtbot, window, photo_of_six):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo_of_six))])
+    pos = window.rect().center()
+    enter = QDragEnterEvent(pos.toPointF(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos.toPointF(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.result_shown, timeout=TIMEOUT) as blocker:
+        QApplication.sendEvent(window, drop)
+    assert blocker.args[0].prediction.digit == 6
+
+
+def test_paste_an_image(qtbot, window, mnist_sample):
+    images, labels = mnist_sample
+    index = int(np.flatnonzero(labels == 3)[0])
+    rgb = on_paper(upscale(images[index], 100), canvas=(140, 140), at=(20, 20))
+    image = QImage(rgb.data, 140, 140, 3 * 140, QImage.Format.Format_RGB888).copy()
+    QGuiApplication.clipboard().setImage(image)
+    with qtbot.waitSignal(window.result_shown, timeout=TIMEOUT) as blocker:
+        window.paste_action.trigger()
+    assert blocker.args[0].prediction.digit == 3
+
+
+def test_copy_and_save(qtbot, window, tmp_path, monkeypatch):
+    draw_and_wait(qtbot, window, digit_strokes(7))
+    window.copy_action.trigger()
+    copied = QGuiApplication.clipboard().image()
+    assert not copied.isNull() and copied.width() == 280
+    target = tmp_path / "mine"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    window.save_action.trigger()
+    saved = tmp_path / "mine.png"
+    assert saved.is_file()
+    from mnist_desktop.ml.inference import load_classifier
+
+    assert load_classifier("litert").classify(saved).digit == 7  # dark on white, as saved
+
+
+BAD_FILES = {
+    "notes.png": b"these are my notes, not a picture",
+    "empty.jpg": b"",
+    "truncated.png": None,  # filled in below
+    "bomb.png": png_header_bomb(100_000, 100_000),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_bad_files_show_a_message_and_keep_the_drawing(qtbot, window, tmp_path, monkeypatch, name):
+    data = BAD_FILES[name]
+    if data is None:
+        full = encode(np.full((64, 64), 200, np.uint8), "PNG")
+        data = full[: len(full) // 2]
+    path = tmp_path / name
+    path.write_bytes(data)
+    draw_and_wait(qtbot, window, digit_strokes(4))
+    strokes = window.canvas.state().strokes
+    label = window.prediction_label.text()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window.open_action.trigger()
+    qtbot.waitUntil(lambda: window.message_bar.isVisible(), timeout=TIMEOUT)
+    text = window.message_bar.text()
+    assert name in text and "unchanged" in text
+    assert window.canvas.state().strokes == strokes
+    assert window.prediction_label.text() == label
+
+
+def test_a_missing_file_and_a_folder(qtbot, window, tmp_path):
+    window.open_file(tmp_path / "gone.png")
+    qtbot.waitUntil(lambda: window.message_bar.isVisible(), timeout=TIMEOUT)
+    assert "gone.png" in window.message_bar.text()
+    window.message_bar.clear_message()
+    window.open_file(tmp_path)
+    qtbot.waitUntil(lambda: window.message_bar.isVisible(), timeout=TIMEOUT)
+
+
+def test_pasting_no_image_says_so(qtbot, window):
+    QGuiApplication.clipboard().setText("just some text")
+    window.paste_action.trigger()
+    assert window.message_bar.isVisible() and "no image" in window.message_bar.text()
+
+
+def test_blank_canvas_shows_no_bars(qtbot, window):
+    assert window.chart.probabilities() == []
+    drag(window.canvas, [(140, 140)])  # a click: a dot, not a digit
+    qtbot.waitUntil(lambda: window._last_result_id == window._next_id, timeout=TIMEOUT)
+    assert window.chart.probabilities() == []
+
+
+@pytest.mark.parametrize("content", [None, b"garbage" * 100], ids=["missing", "damaged"])
+def test_missing_or_damaged_model_shows_a_banner_and_drawing_still_works(qtbot, clean_settings, tmp_path, content):
+    path = tmp_path / "mnist_cnn.tflite"
+    if content is not None:
+        path.write_bytes(content)
+    win = MainWindow(engine="litert", model=path)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.message_bar.isVisible(), timeout=TIMEOUT)
+    assert "could not be loaded" in win.message_bar.text() and "reinstall" in win.message_bar.text()
+    with qtbot.waitSignal(win.result_shown, timeout=TIMEOUT):
+        draw(win.canvas, digit_strokes(2))
+    assert len(win.canvas.state().strokes) == 1
+    assert win.input_view.array() is not None  # what the model would see is still shown
+    assert win.chart.probabilities() == []
+
+
+def test_switching_to_the_keras_engine(qtbot, window):
+    window.set_engine("keras")
+    qtbot.waitUntil(lambda: window.engine_label.text() == "engine: keras", timeout=60_000)
+    prediction = draw_and_wait(qtbot, window, digit_strokes(9))
+    assert prediction.digit == 9
+    assert window._last_result.engine == "keras"
+
+
+def test_settings_persist(qtbot, clean_settings):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.set_pen_width(33)
+    first.resize(720, 500)
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.canvas.pen_width == 33 and second.pen_width_box.value() == 33
+    assert second.size().width() == 720
+
+
+def test_about_shows_the_model_card(window):
+    text = window.about_text()
+    assert "MNIST test accuracy" in text and "Parameters" in text and "litert" in text
+
+
+def test_quitting_while_a_prediction_runs_is_clean(qtbot, clean_settings, tmp_path):
+    big = tmp_path / "big.png"
+    Image.new("L", (6000, 6000), 255).save(big)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    wait_ready(qtbot, win)
+    win.open_file(big)  # takes the worker a while
+    draw(win.canvas, digit_strokes(1))
+    win.close()
+    assert win._thread.isFinished()
+
+
+def test_window_starts_without_waiting_for_the_model(qtbot, clean_settings):
+    win = MainWindow(engine="keras")
+    qtbot.addWidget(win)
+    win.show()
+    # The constructor returned before TensorFlow loaded: the model loads in the worker.
+    assert not win.model_label.text().startswith("model:")
+    qtbot.waitUntil(lambda: win.engine_label.text() == "engine: keras", timeout=60_000)
+
+
+def test_drop_of_non_image_data_is_refused(window):
+    mime = QMimeData()
+    mime.setText("hello")
+    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert not enter.isAccepted()
