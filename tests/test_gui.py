@@ -112,7 +112,10 @@ def test_undo_redo_clear(qtbot, window):
     window.redo_action.trigger()
     assert len(canvas.state().strokes) == 2
     window.undo_action.trigger()
-    qtbot.waitUntil(lambda: window._last_prediction is not None and window._last_prediction.digit == 1, timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: window._last_prediction is not None and window._last_prediction.digit == 1,
+        timeout=TIMEOUT,
+    )
     window.clear_action.trigger()
     assert canvas.state().empty
     qtbot.waitUntil(lambda: window.chart.probabilities() == [], timeout=TIMEOUT)
@@ -138,7 +141,11 @@ def photo_of_six(tmp_path, mnist_sample):
     images, labels = mnist_sample
     index = int(np.flatnonzero(labels == 6)[0])
     path = tmp_path / "six.jpg"
-    Image.fromarray(on_paper(upscale(images[index], 150), paper=(0.9, 0.9, 0.85), canvas=(260, 300), at=(50, 70))).save(path)
+    Image.fromarray(
+        on_paper(
+            upscale(images[index], 150), paper=(0.9, 0.9, 0.85), canvas=(260, 300), at=(50, 70)
+        )
+    ).save(path)
     return path
 
 
@@ -161,10 +168,22 @@ def test_drag_and_drop_a_file(qtbot, window, photo_of_six):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photo_of_six))])
     pos = window.rect().center()
-    enter = QDragEnterEvent(pos.toPointF(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        pos.toPointF(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
-    drop = QDropEvent(pos.toPointF(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        pos.toPointF(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     with qtbot.waitSignal(window.result_shown, timeout=TIMEOUT) as blocker:
         QApplication.sendEvent(window, drop)
     assert blocker.args[0].prediction.digit == 6
@@ -247,7 +266,9 @@ def test_blank_canvas_shows_no_bars(qtbot, window):
 
 
 @pytest.mark.parametrize("content", [None, b"garbage" * 100], ids=["missing", "damaged"])
-def test_missing_or_damaged_model_shows_a_banner_and_drawing_still_works(qtbot, clean_settings, tmp_path, content):
+def test_missing_or_damaged_model_shows_a_banner_and_drawing_still_works(
+    qtbot, clean_settings, tmp_path, content
+):
     path = tmp_path / "mnist_cnn.tflite"
     if content is not None:
         path.write_bytes(content)
@@ -313,6 +334,12 @@ def test_window_starts_without_waiting_for_the_model(qtbot, clean_settings):
 def test_drop_of_non_image_data_is_refused(window):
     mime = QMimeData()
     mime.setText("hello")
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, enter)
     assert not enter.isAccepted()

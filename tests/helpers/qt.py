@@ -14,14 +14,18 @@ from mnist_desktop.gui.canvas import CANVAS_SIZE
 
 
 def _send(widget: QWidget, kind: QEvent.Type, pos: QPointF, button, buttons) -> None:
-    event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
+    event = QMouseEvent(
+        kind, pos, widget.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, event)
 
 
 def to_widget(canvas, x: float, y: float) -> QPointF:
     """Canvas pixels (0..280) -> widget coordinates."""
     rect = canvas._square()
-    return QPointF(rect.left() + x * rect.width() / CANVAS_SIZE, rect.top() + y * rect.height() / CANVAS_SIZE)
+    return QPointF(
+        rect.left() + x * rect.width() / CANVAS_SIZE, rect.top() + y * rect.height() / CANVAS_SIZE
+    )
 
 
 def drag(canvas, points, qtbot=None, pause_ms: int = 0) -> None:
