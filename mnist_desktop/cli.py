@@ -98,7 +98,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .ml.data import load_mnist
+    from .ml.inference import tensorflow_available
     from .ml.train import TrainConfig, train
+
+    if not tensorflow_available():
+        _error("training needs TensorFlow, which this installation does not include")
+        return 2
 
     data = load_mnist(args.data)
     config = TrainConfig(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size)

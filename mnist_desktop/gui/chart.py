@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -121,6 +121,12 @@ class ProbabilityChart(QWidget):
         top, bottom = line + 4, h - line - 6
         slot = w / 10
         bar_w = slot * 0.62
+        # Faint lines at 25, 50, 75 and 100 % give the bars a scale.
+        grid = QColor(text_color.red(), text_color.green(), text_color.blue(), 28)
+        for quarter in (1, 2, 3, 4):
+            y = bottom - (bottom - top) * quarter / 4
+            painter.setPen(grid)
+            painter.drawLine(QPointF(0, y), QPointF(w, y))
         painter.setPen(QColor(text_color.red(), text_color.green(), text_color.blue(), 60))
         painter.drawLine(0, int(bottom) + 1, w, int(bottom) + 1)
         for digit in range(10):

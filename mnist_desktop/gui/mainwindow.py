@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -55,6 +56,16 @@ LIVE_INTERVAL_MS = 40
 IMAGE_FILTER = (
     "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm *.ppm *.pbm);;All files (*)"
 )
+_SP = QStyle.StandardPixmap
+_FALLBACK_ICONS = {
+    "document-open": _SP.SP_DialogOpenButton,
+    "document-save": _SP.SP_DialogSaveButton,
+    "edit-undo": _SP.SP_ArrowBack,
+    "edit-redo": _SP.SP_ArrowForward,
+    "edit-clear": _SP.SP_DialogResetButton,
+    "application-exit": _SP.SP_DialogCloseButton,
+    "help-about": _SP.SP_MessageBoxInformation,
+}
 ENGINE_NAMES = {"litert": "LiteRT (fast, default)", "keras": "Keras (TensorFlow)"}
 
 
@@ -142,10 +153,12 @@ class MainWindow(QMainWindow):
         self.prediction_label.setObjectName("predictionLabel")
         self.prediction_label.setAccessibleName("Predicted digit")
         self.prediction_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        big = QFont(self.font())
-        big.setPointSizeF(big.pointSizeF() * 4.2)
-        big.setBold(True)
-        self.prediction_label.setFont(big)
+        self._big_font = QFont(self.font())
+        self._big_font.setPointSizeF(self._big_font.pointSizeF() * 4.5)
+        self._big_font.setBold(True)
+        self._medium_font = QFont(self._big_font)
+        self._medium_font.setPointSizeF(self._big_font.pointSizeF() * 0.5)
+        self.prediction_label.setFont(self._big_font)
         self.prediction_label.setMinimumWidth(160)
 
         self.confidence_label = QLabel("Draw a digit, or open an image")
@@ -199,10 +212,17 @@ class MainWindow(QMainWindow):
         self.canvas.stroke_finished.connect(self._on_stroke_finished)
         self.canvas.state_changed.connect(self._on_canvas_state_changed)
 
+    def _icon(self, theme_name: str) -> QIcon:
+        """The desktop theme's icon, else Qt's built-in one (no theme on some desktops)."""
+        fallback = _FALLBACK_ICONS.get(theme_name)
+        if fallback is None:
+            return QIcon.fromTheme(theme_name)
+        return QIcon.fromTheme(theme_name, self.style().standardIcon(fallback))
+
     def _action(self, text: str, slot, shortcuts=(), tip: str = "", icon: str = "") -> QAction:
         action = QAction(text, self)
         if icon:
-            action.setIcon(QIcon.fromTheme(icon))
+            action.setIcon(self._icon(icon))
         keys = []
         for shortcut in shortcuts:
             key = QKeySequence(shortcut)
@@ -234,10 +254,10 @@ class MainWindow(QMainWindow):
         )
         self.undo_action = self.canvas.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcuts([QKeySequence(K.Undo)])
-        self.undo_action.setIcon(QIcon.fromTheme("edit-undo"))
+        self.undo_action.setIcon(self._icon("edit-undo"))
         self.redo_action = self.canvas.undo_stack.createRedoAction(self, "&Redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(K.Redo)])
-        self.redo_action.setIcon(QIcon.fromTheme("edit-redo"))
+        self.redo_action.setIcon(self._icon("edit-redo"))
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
         self.copy_action = self._action(
@@ -450,10 +470,15 @@ class MainWindow(QMainWindow):
         self.message_bar.show_message(f"{what}: {message}. {keep}".strip(), "error", tag="open")
 
     # ------------------------------------------------------------- display
+    def _set_answer(self, text: str) -> None:
+        """The big answer: one digit large; "4 or 9?" smaller so it fits."""
+        self.prediction_label.setFont(self._big_font if len(text) <= 2 else self._medium_font)
+        self.prediction_label.setText(text)
+
     def _show_blank(self) -> None:
         self._last_prediction = None
         self._last_result_id = self._next_id
-        self.prediction_label.setText("–")
+        self._set_answer("–")
         self.confidence_label.setText("Draw a digit, or open an image")
         self.input_view.set_array(None)
         self.chart.clear(
@@ -467,16 +492,16 @@ class MainWindow(QMainWindow):
         self._last_result = result
         self._last_result_id = result.id
         if prediction is None:
-            self.prediction_label.setText("–")
+            self._set_answer("–")
             waiting = "no model loaded" if self._model_error else "loading the model…"
             self.confidence_label.setText(f"({waiting})")
             self.chart.clear("No model loaded" if self._model_error else "Loading model…")
         elif prediction.blank:
-            self.prediction_label.setText("–")
+            self._set_answer("–")
             self.confidence_label.setText("No digit found")
             self.chart.clear("No digit found" if not self.canvas.is_empty() else "Draw a digit")
         else:
-            self.prediction_label.setText(prediction.label)
+            self._set_answer(prediction.label)
             if prediction.alternatives:
                 parts = [
                     f"{d}: {prediction.probabilities[d]:.0%}"
