@@ -114,7 +114,8 @@ def photos(data: str, n: int, classifier) -> dict:
 def drawings(classifier) -> dict:
     from PySide6.QtGui import QGuiApplication
 
-    from mnist_desktop.gui.canvas import Stroke, qimage_to_array, render_strokes
+    from mnist_desktop.gui.canvas import Stroke, render_strokes
+    from mnist_desktop.gui.qtimage import qimage_to_gray
     from tests.helpers.strokes import digit_strokes
 
     _app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841
@@ -132,7 +133,7 @@ def drawings(classifier) -> dict:
                         strokes = tuple(
                             Stroke(tuple((x, y, 1.0) for x, y in p), width) for p in paths
                         )
-                        raster = qimage_to_array(render_strokes(strokes))
+                        raster = qimage_to_gray(render_strokes(strokes))
                         ok = classifier.classify(raster, "light").digit == digit
                         correct += ok
                         per_digit[digit] += ok

@@ -43,12 +43,13 @@ def canvas_raster() -> np.ndarray:
     """A '3' drawn on the canvas, as the canvas hands it to the model."""
     from PySide6.QtGui import QGuiApplication
 
-    from mnist_desktop.gui.canvas import Stroke, qimage_to_array, render_strokes
+    from mnist_desktop.gui.canvas import Stroke, render_strokes
+    from mnist_desktop.gui.qtimage import qimage_to_gray
     from tests.helpers.strokes import digit_strokes
 
     _app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841
     strokes = tuple(Stroke(tuple((x, y, 1.0) for x, y in s), 24) for s in digit_strokes(3))
-    return qimage_to_array(render_strokes(strokes))
+    return qimage_to_gray(render_strokes(strokes))
 
 
 def single_image(repeats: int) -> dict:

@@ -113,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _install_excepthook()
 
     from mnist_desktop.gui import MainWindow
+    from mnist_desktop.gui.mainwindow import app_icon
+
+    app.setWindowIcon(app_icon())
 
     window = MainWindow(engine=args.engine, model=args.model, image=args.image)
     window.show()

@@ -30,34 +30,194 @@ def _load(args: argparse.Namespace):
     return load_classifier(args.engine, args.model)
 
 
+IMAGE_SUFFIXES = {
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".pgm",
+    ".ppm",
+    ".pbm",
+}
+BATCH = 256
+
+
+def expand_paths(paths: Sequence[str]) -> tuple[list[str], int]:
+    """Files as given, and image files found (recursively, sorted) in folders.
+
+    Returns (paths, number of non-image files skipped in folders)."""
+    out, skipped = [], 0
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                        out.append(os.path.join(root, name))
+                    else:
+                        skipped += 1
+        else:
+            out.append(path)
+    return out, skipped
+
+
+class Progress:
+    """A one-line progress bar on stderr, only when it is a terminal."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.enabled = (
+            total,
+            0,
+            enabled and sys.stderr.isatty() and total > 1,
+        )
+        self.started = time.perf_counter()
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.enabled:
+            width = 30
+            filled = int(width * self.done / self.total)
+            rate = self.done / max(1e-9, time.perf_counter() - self.started)
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} ({rate:.0f} images/s)"
+            )
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
+    import csv
+
     from .preprocess import ImageError, preprocess
+
+    paths, skipped = expand_paths(args.files)
+    if skipped:
+        print(
+            f"mnist-digits: note: skipped {skipped} non-image file(s) in folders", file=sys.stderr
+        )
+    classifier = _load(args)
+    writer = None
+    csv_file = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None  # noqa: SIM115
+    if csv_file:
+        writer = csv.writer(csv_file)
+        writer.writerow(["path", "digit", "confidence", *[f"p{d}" for d in range(10)], "error"])
+    # Quiet the per-file lines when a folder feeds a CSV file: the bar shows progress.
+    quiet = bool(csv_file) and len(paths) > 1 and not args.json
+    # A bar on the terminal when the results go elsewhere (a CSV file, a pipe).
+    progress = Progress(len(paths), enabled=quiet or not sys.stdout.isatty())
+    failed = 0
+    try:
+        for start in range(0, len(paths), BATCH):
+            chunk = paths[start : start + BATCH]
+            prepared, errors = [], {}
+            for path in chunk:
+                try:
+                    prepared.append((path, preprocess(path, args.polarity)))
+                except ImageError as exc:
+                    errors[path] = str(exc)
+            predictions = dict(
+                zip(
+                    [p for p, _ in prepared],
+                    classifier.classify_many([q for _, q in prepared]),
+                    strict=True,
+                )
+            )
+            for path in chunk:
+                if path in errors:
+                    failed += 1
+                    message = errors[path]
+                    if writer:
+                        writer.writerow([path, "", "", *[""] * 10, message])
+                    if args.json:
+                        print(json.dumps({"path": path, "error": message}), flush=True)
+                    elif not quiet:
+                        _error(
+                            message
+                            if message.startswith(os.path.basename(path))
+                            else f"{path}: {message}"
+                        )
+                    continue
+                prediction = predictions[path]
+                if writer:
+                    digit = "" if prediction.digit is None else prediction.digit
+                    probs = [f"{p:.6f}" for p in prediction.probabilities]
+                    writer.writerow([path, digit, f"{prediction.confidence:.6f}", *probs, ""])
+                if args.json:
+                    print(json.dumps({"path": path, **prediction.to_dict()}), flush=True)
+                elif quiet:
+                    pass
+                elif prediction.blank:
+                    print(f"{path}: no digit found (blank image)", flush=True)
+                else:
+                    print(
+                        f"{path}: {prediction.label} ({prediction.confidence:.2%})  "
+                        f"{_format_probs(prediction.probabilities)}",
+                        flush=True,
+                    )
+            progress.advance(len(chunk))
+    finally:
+        progress.close()
+        if csv_file:
+            csv_file.close()
+    if quiet:
+        print(f"{len(paths) - failed} classified, {failed} unreadable; wrote {args.csv}")
+    return 1 if failed else 0
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    """Read each file as a number: a row of digits."""
+    import numpy as np
+
+    from .ml.inference import make_prediction
+    from .numbers import segment
+    from .preprocess import ImageError
 
     classifier = _load(args)
     failed = 0
     for path in args.files:
         try:
-            prediction = classifier.predict_preprocessed(preprocess(path, args.polarity))
+            found = segment(path, args.polarity)
         except ImageError as exc:
             failed += 1
-            message = str(exc)
             if args.json:
-                print(json.dumps({"path": path, "error": message}), flush=True)
+                print(json.dumps({"path": path, "error": str(exc)}), flush=True)
             else:
                 _error(
-                    message if message.startswith(os.path.basename(path)) else f"{path}: {message}"
+                    str(exc) if str(exc).startswith(os.path.basename(path)) else f"{path}: {exc}"
                 )
             continue
+        probs = (
+            classifier.probabilities(np.stack([d.image for d in found.digits]))
+            if found.digits
+            else []
+        )
+        digits = []
+        for box, row in zip(found.digits, probs, strict=True):
+            prediction = make_prediction(row)
+            entry = {
+                "digit": prediction.digit,
+                "confidence": round(prediction.confidence, 6),
+                "box": list(box.box),
+            }
+            if box.touching:
+                entry["touching"] = True
+            digits.append(entry)
+        text = "".join(str(d["digit"]) for d in digits)
         if args.json:
-            print(json.dumps({"path": path, **prediction.to_dict()}), flush=True)
-        elif prediction.blank:
-            print(f"{path}: no digit found (blank image)", flush=True)
+            print(json.dumps({"path": path, "text": text, "digits": digits}), flush=True)
+        elif not digits:
+            print(f"{path}: no digits found", flush=True)
         else:
-            print(
-                f"{path}: {prediction.label} ({prediction.confidence:.2%})  "
-                f"{_format_probs(prediction.probabilities)}",
-                flush=True,
-            )
+            detail = " ".join(f"{d['digit']}({d['confidence']:.0%})" for d in digits)
+            note = "  (some digits touch)" if any(d.get("touching") for d in digits) else ""
+            print(f"{path}: {text}  {detail}{note}", flush=True)
     return 1 if failed else 0
 
 
@@ -137,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--model", help="model file (.keras or .tflite); default: the bundled one")
 
-    p = sub.add_parser("predict", help="classify image files")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p = sub.add_parser("predict", help="classify image files (folders: all images in them)")
+    p.add_argument("files", nargs="+", metavar="FILE|DIR")
+    p.add_argument("--csv", metavar="FILE", help="also write the results to a CSV file")
     p.add_argument("--json", action="store_true", help="print JSON Lines, one object per file")
     p.add_argument(
         "--polarity",
@@ -148,6 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     engine_options(p)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("read", help="read images of several digits in a row as numbers")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print JSON Lines, one object per file")
+    p.add_argument("--polarity", choices=("auto", "light", "dark"), default="auto")
+    engine_options(p)
+    p.set_defaults(func=cmd_read)
 
     p = sub.add_parser("evaluate", help="accuracy on the MNIST test set")
     p.add_argument("--data", help="directory of the MNIST IDX files (default: $MNIST_DATA)")

@@ -403,12 +403,16 @@ class InkMap:
 
 
 def ink_map(
-    data: np.ndarray, alpha: np.ndarray | None = None, polarity: Polarity = "auto"
+    data: np.ndarray,
+    alpha: np.ndarray | None = None,
+    polarity: Polarity = "auto",
+    speck_fraction: float = SPECK_FRACTION,
 ) -> InkMap:
     """Estimate the ink of an image (grey or RGB floats in [0, 1]).
 
-    Returns the normalised ink (1 = a full stroke, 0 = paper) with specks and
-    far-off marks removed, and the bounding box of what is left.
+    Returns the normalised ink (1 = a full stroke, 0 = paper) with specks (ink
+    components under ``speck_fraction`` of the largest) removed, and the
+    bounding box of what is left.
     """
     lum, rgb = _composite(data, alpha)
     background, sign, _ = _background(lum, polarity)
@@ -446,7 +450,20 @@ def ink_map(
         return blank
     mass = np.bincount(labels.ravel(), cells.ravel())
     mass[0] = 0.0
-    kept = (mass >= SPECK_FRACTION * mass.max())[labels]
+    keep = mass >= speck_fraction * mass.max()
+    keep[0] = False
+    # In a small image (one grid cell per pixel) a broken or dotted stroke falls
+    # apart into pieces a pixel apart: those are part of the digit, not specks.
+    # (In larger images a grid cell spans such gaps already.)
+    for _ in range(4 if cell == 1 else 0):
+        near = np.unique(labels[_dilate(_dilate(keep[labels]))])  # gaps up to one cell
+        grown = keep.copy()
+        grown[near] = True
+        grown[0] = False
+        if (grown == keep).all():
+            break
+        keep = grown
+    kept = keep[labels]
     strong = mask & np.repeat(np.repeat(kept, cell, axis=0), cell, axis=1)[:h, :w]
     rows = np.flatnonzero(strong.any(axis=1))
     cols = np.flatnonzero(strong.any(axis=0))

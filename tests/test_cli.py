@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -132,3 +133,29 @@ def test_python_dash_m_runs_the_cli(digit_files):
     assert proc.returncode == 1
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert rows[0]["digit"] == labels[1] and "error" in rows[1]
+
+
+def test_predict_a_folder_to_csv(tmp_path, mnist_sample, capsys):
+    import csv
+
+    images, labels = mnist_sample
+    folder = tmp_path / "scans"
+    (folder / "b").mkdir(parents=True)
+    for i in range(6):
+        sub = folder / ("b" if i % 2 else "")
+        Image.fromarray(255 - images[i]).resize((84, 84)).save(sub / f"{i}.png")
+    (folder / "readme.txt").write_text("not an image")
+    (folder / "b" / "broken.jpg").write_bytes(b"\xff\xd8\xff broken")
+    out = tmp_path / "results.csv"
+    code = main(["predict", str(folder), "--csv", str(out), "--engine", "litert"])
+    assert code == 1  # the broken file
+    captured = capsys.readouterr()
+    assert "skipped 1 non-image" in captured.err
+    assert "6 classified, 1 unreadable" in captured.out
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 7
+    by_name = {os.path.basename(r["path"]): r for r in rows}
+    assert by_name["broken.jpg"]["error"] and by_name["broken.jpg"]["digit"] == ""
+    right = sum(int(by_name[f"{i}.png"]["digit"]) == labels[i] for i in range(6))
+    assert right == 6
+    assert abs(sum(float(by_name["0.png"][f"p{d}"]) for d in range(10)) - 1) < 1e-3

@@ -343,3 +343,54 @@ def test_drop_of_non_image_data_is_refused(window):
     )
     QApplication.sendEvent(window, enter)
     assert not enter.isAccepted()
+
+
+def test_a_tablet_pen_draws_with_pressure(qtbot, window):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+
+    from tests.helpers.qt import to_widget
+
+    pen = QPointingDevice(
+        "test pen",
+        42,
+        QInputDevice.DeviceType.Stylus,
+        QPointingDevice.PointerType.Pen,
+        QInputDevice.Capability.Position | QInputDevice.Capability.Pressure,
+        1,
+        3,
+    )
+    canvas = window.canvas
+    points = digit_strokes(1)[0]
+    kinds = (
+        [QEvent.Type.TabletPress]
+        + [QEvent.Type.TabletMove] * (len(points) - 2)
+        + [QEvent.Type.TabletRelease]
+    )
+    for i, (kind, (x, y)) in enumerate(zip(kinds, points, strict=True)):
+        pos = to_widget(canvas, x, y)
+        pressure = 0.2 + 0.8 * i / len(points)
+        event = QTabletEvent(
+            kind,
+            pen,
+            pos,
+            canvas.mapToGlobal(pos),
+            pressure,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.MouseButton.LeftButton,
+            Qt.MouseButton.NoButton
+            if kind == QEvent.Type.TabletRelease
+            else Qt.MouseButton.LeftButton,
+        )
+        QApplication.sendEvent(canvas, event)
+    strokes = window.canvas.state().strokes
+    assert len(strokes) == 1
+    pressures = [p[2] for p in strokes[0].points]
+    assert min(pressures) < 0.3 and max(pressures) > 0.9
+    qtbot.waitUntil(lambda: window._last_result_id == window._next_id, timeout=TIMEOUT)
+    assert window._last_prediction.digit == 1

@@ -19,7 +19,9 @@ def trained(tmp_path_factory, mnist_sample):
         images[:400], labels[:400], images[400:500], labels[400:500], "fixture", {"x": "y"}
     )
     out = tmp_path_factory.mktemp("model") / "tiny.keras"
-    card = train(data, out, TrainConfig(epochs=1, batch_size=64, validation_size=100), verbose=0)
+    card = train(
+        data, out, TrainConfig(epochs=1, batch_size=64, validation_size=100, members=2), verbose=0
+    )
     return out, card
 
 
@@ -41,6 +43,7 @@ def test_training_writes_model_export_and_card(trained):
         card["test_n"] == 100 and card["train_images"] == 300 and card["validation_images"] == 100
     )
     assert len(card["per_class_accuracy"]) == 10
+    assert card["members"] == 2 and len(card["member_accuracy"]) == 2
     assert card["calibration"]["temperature"] > 0
     assert {"tensorflow", "keras"} <= set(card["versions"])
     assert not list(out.parent.glob("*.part*")), "temporary files left behind"

@@ -29,6 +29,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from .qtimage import qimage_to_gray, rgba_to_qimage
+
 CANVAS_SIZE = 280
 """Side of the internal drawing, in pixels (10x the model's 28)."""
 RASTER_SIZE = 140
@@ -120,22 +122,6 @@ def render_strokes(strokes: tuple[Stroke, ...], size: int = RASTER_SIZE) -> QIma
     return image
 
 
-def qimage_to_array(image: QImage) -> np.ndarray:
-    """Copy a Grayscale8 QImage into an H x W uint8 array."""
-    ptr = image.constBits()
-    rows = np.frombuffer(ptr, np.uint8, count=image.sizeInBytes()).reshape(
-        image.height(), image.bytesPerLine()
-    )
-    return rows[:, : image.width()].copy()
-
-
-def array_to_qimage(rgba: np.ndarray) -> QImage:
-    """An RGBA uint8 array as a QImage (which owns a copy of the data)."""
-    h, w = rgba.shape[:2]
-    data = np.ascontiguousarray(rgba)
-    return QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-
-
 class DrawingCanvas(QWidget):
     """A square canvas for drawing digits with the mouse, a pen or a finger.
 
@@ -180,7 +166,7 @@ class DrawingCanvas(QWidget):
 
     def drawing_array(self) -> np.ndarray:
         """The drawing as the model's polarity: H x W uint8, white ink on black."""
-        return qimage_to_array(self._raster)
+        return qimage_to_gray(self._raster)
 
     def source(self) -> tuple[np.ndarray, str] | None:
         """What to classify now, with its polarity, or None when empty."""
@@ -193,7 +179,7 @@ class DrawingCanvas(QWidget):
     def _apply(self, state: CanvasState) -> None:
         self._state = state
         self._raster = render_strokes(state.strokes)
-        self._qimage = array_to_qimage(state.image) if state.image is not None else None
+        self._qimage = rgba_to_qimage(state.image) if state.image is not None else None
         self.update()
         self.state_changed.emit()
 
@@ -219,7 +205,7 @@ class DrawingCanvas(QWidget):
     def export_image(self) -> QImage:
         """The canvas for saving or copying: the drawing dark on white, or the image."""
         if self._state.image is not None and not self._state.strokes:
-            return array_to_qimage(self._state.image)
+            return rgba_to_qimage(self._state.image)
         image = render_strokes(self._state.strokes, CANVAS_SIZE)
         image.invertPixels()
         return image

@@ -7,6 +7,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from .qtimage import gray_to_qimage
+
 
 class ModelInputView(QWidget):
     """Shows the model's input, pixel for pixel (nearest-neighbour enlarged)."""
@@ -30,9 +32,7 @@ class ModelInputView(QWidget):
             self._array, self._image = None, None
         else:
             self._array = np.asarray(image, dtype=np.float32)
-            data = np.ascontiguousarray((np.clip(self._array, 0, 1) * 255).astype(np.uint8))
-            h, w = data.shape
-            self._image = QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+            self._image = gray_to_qimage((np.clip(self._array, 0, 1) * 255).astype(np.uint8))
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:

@@ -46,6 +46,7 @@ from .canvas import DrawingCanvas
 from .chart import ProbabilityChart
 from .inputview import ModelInputView
 from .messagebar import MessageBar
+from .qtimage import qimage_to_rgba
 from .throttle import Throttle
 from .worker import InferenceWorker, Request, Result
 
@@ -67,16 +68,6 @@ _FALLBACK_ICONS = {
     "help-about": _SP.SP_MessageBoxInformation,
 }
 ENGINE_NAMES = {"litert": "LiteRT (fast, default)", "keras": "Keras (TensorFlow)"}
-
-
-def qimage_to_rgba(image: QImage) -> np.ndarray:
-    """Copy any QImage into an RGBA uint8 array."""
-    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    ptr = image.constBits()
-    rows = np.frombuffer(ptr, np.uint8, count=image.sizeInBytes()).reshape(
-        image.height(), image.bytesPerLine()
-    )
-    return rows[:, : image.width() * 4].reshape(image.height(), image.width(), 4).copy()
 
 
 def app_icon() -> QIcon:
@@ -465,6 +456,8 @@ class MainWindow(QMainWindow):
         name = self._opens.pop(request_id, None)
         if name is None and request_id != self._next_id:
             return
+        if name and message.startswith(f"{name}: "):
+            message = message[len(name) + 2 :]  # the file is named once
         what = f"Could not open {name}" if name else "Could not classify the image"
         keep = "Your drawing is unchanged." if not self.canvas.is_empty() else ""
         self.message_bar.show_message(f"{what}: {message}. {keep}".strip(), "error", tag="open")

@@ -18,7 +18,7 @@ def _conv_block(x, filters: int, kernel: int, strides: int = 1, padding: str = "
     return layers.Activation("relu")(x)
 
 
-def build_model(dropout: float = 0.35) -> keras.Model:
+def build_model(dropout: float = 0.35, name: str = "mnist_cnn") -> keras.Model:
     """Build the (uncompiled) digit classifier.
 
     Two stages of 3x3, 3x3 and a strided 5x5 convolution (a learnable
@@ -39,4 +39,4 @@ def build_model(dropout: float = 0.35) -> keras.Model:
     x = layers.Flatten()(x)
     x = layers.Dropout(dropout)(x)
     logits = layers.Dense(10, name="logits")(x)
-    return keras.Model(inputs, logits, name="mnist_cnn")
+    return keras.Model(inputs, logits, name=name)

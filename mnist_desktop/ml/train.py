@@ -33,8 +33,12 @@ class TrainConfig:
     batch_size: int = 128
     learning_rate: float = 2e-3
     seed: int = 1
+    split_seed: int = 1
+    """Seeds the validation split, kept apart from ``seed`` so that ensemble
+    members all hold out the same images."""
     validation_size: int = VALIDATION_SIZE
     augment: bool = True
+    members: int = 1
 
 
 def split_validation(labels: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -79,47 +83,51 @@ def _logits(model, images: np.ndarray, batch: int = 1000) -> np.ndarray:
     )
 
 
-def train(
-    data: Mnist,
-    out: str | os.PathLike,
-    config: TrainConfig | None = None,
-    verbose: int | str = "auto",
-) -> dict:
-    """Train on ``data`` and write ``out`` (.keras), its .tflite and its .json card.
+@dataclass
+class Prepared:
+    """The data set after the app's preprocessing, split for training."""
 
-    Returns the model card.
-    """
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def prepare(data: Mnist, config: TrainConfig) -> Prepared:
+    """Preprocess every image the way the app does, then split off validation."""
+    x_all = preprocess_batch(data.x_train)
+    y_all = data.y_train.astype(np.int32)
+    train_idx, val_idx = split_validation(y_all, config.validation_size, config.split_seed)
+    return Prepared(
+        x_all[train_idx],
+        y_all[train_idx],
+        x_all[val_idx],
+        y_all[val_idx],
+        preprocess_batch(data.x_test),
+        data.y_test.astype(np.int32),
+    )
+
+
+def fit_member(prepared: Prepared, config: TrainConfig, seed: int, backup: Path, verbose="auto"):
+    """Train one network with augmentation and a cosine schedule; return it."""
     import keras
     import tensorflow as tf
 
     from .augment import augment
-    from .export import write_litert
     from .model import build_model
 
-    config = config or TrainConfig()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(config.seed)
-    started = time.time()
-
-    # ---- data: the app's own preprocessing, then a validation split --------
-    x_all = preprocess_batch(data.x_train)
-    x_test = preprocess_batch(data.x_test)
-    y_all = data.y_train.astype(np.int32)
-    train_idx, val_idx = split_validation(y_all, config.validation_size, config.seed)
-    x_train, y_train = x_all[train_idx], y_all[train_idx]
-    x_val, y_val = x_all[val_idx], y_all[val_idx]
-
-    ds = tf.data.Dataset.from_tensor_slices((x_train, y_train))
-    ds = ds.shuffle(len(x_train), seed=config.seed, reshuffle_each_iteration=True)
+    keras.utils.set_random_seed(seed)
+    ds = tf.data.Dataset.from_tensor_slices((prepared.x_train, prepared.y_train))
+    ds = ds.shuffle(len(prepared.x_train), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(config.batch_size)
     if config.augment:
         ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.prefetch(tf.data.AUTOTUNE)
 
-    # ---- model -------------------------------------------------------------
     model = build_model()
-    steps = config.epochs * int(np.ceil(len(x_train) / config.batch_size))
+    steps = config.epochs * int(np.ceil(len(prepared.x_train) / config.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate * 0.1,
         decay_steps=max(1, steps - steps // 20),
@@ -132,41 +140,102 @@ def train(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-
-    # ---- train -------------------------------------------------------------
-    backup = out.with_name(out.stem + ".backup")
     model.fit(
         ds,
         epochs=config.epochs,
-        validation_data=(x_val, y_val),
+        validation_data=(prepared.x_val, prepared.y_val),
         shuffle=False,  # the dataset reshuffles itself every epoch
         callbacks=[keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True)],
         verbose=verbose,
     )
+    return model
+
+
+def combine(members: list):
+    """One inference model without optimizer state: the member, or the mean of members' logits."""
+    import keras
+
+    from .model import build_model
+
+    clean = []
+    for i, member in enumerate(members):
+        copy = build_model(name=f"member_{i + 1}" if len(members) > 1 else "mnist_cnn")
+        copy.set_weights(member.get_weights())
+        clean.append(copy)
+    if len(clean) == 1:
+        return clean[0]
+    inputs = keras.Input(shape=(28, 28), name="image")
+    logits = keras.layers.Average(name="logits")([m(inputs) for m in clean])
+    return keras.Model(inputs, logits, name="mnist_cnn_ensemble")
+
+
+def train(
+    data: Mnist,
+    out: str | os.PathLike,
+    config: TrainConfig | None = None,
+    verbose: int | str = "auto",
+    members: list | None = None,
+) -> dict:
+    """Train on ``data`` and write ``out`` (.keras), its .tflite and its .json card.
+
+    ``config.members`` networks (seeds ``seed``, ``seed + 1``, ...) are trained
+    and their logits averaged; ``members`` passes networks already trained on
+    the same split (they count towards ``config.members``). Returns the card.
+    """
+    import keras
+    import tensorflow as tf
+
+    from .export import write_litert
+
+    config = config or TrainConfig()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    prepared = prepare(data, config)
+    trained = list(members or [])
+    for i in range(len(trained), config.members):
+        backup = out.with_name(f"{out.stem}.member{i + 1}.backup")
+        trained.append(fit_member(prepared, config, config.seed + i, backup, verbose))
+    model = combine(trained)
     train_seconds = time.time() - started
 
     # ---- calibrate on validation, evaluate once on test ---------------------
+    x_val, y_val = prepared.x_val, prepared.y_val
     val_logits = _logits(model, x_val)
     temperature = fit_temperature(val_logits, y_val)
-    test_logits = _logits(model, x_test)
-    test_probs = softmax(test_logits, temperature)
-    report = accuracy_report(data.y_test, test_probs.argmax(axis=1))
+    test_probs = softmax(_logits(model, prepared.x_test), temperature)
+    report = accuracy_report(prepared.y_test, test_probs.argmax(axis=1))
+    member_reports = []
+    if len(trained) > 1:
+        for member in trained:
+            member_reports.append(
+                {
+                    "validation_accuracy": float(
+                        (_logits(member, x_val).argmax(1) == y_val).mean()
+                    ),
+                    "test_accuracy": float(
+                        (_logits(member, prepared.x_test).argmax(1) == prepared.y_test).mean()
+                    ),
+                }
+            )
 
-    # ---- save: a model without optimizer state, its LiteRT export, the card -
-    clean = build_model()
-    clean.set_weights(model.get_weights())
+    # ---- save: the model, its LiteRT export, the card ------------------------
     tmp = out.with_name(out.stem + ".part.keras")
-    clean.save(tmp)
-    tflite = write_litert(clean, out.with_suffix(".tflite.part"))
+    model.save(tmp)
+    tflite = write_litert(model, out.with_suffix(".tflite.part"))
+    x_train = prepared.x_train
     card = {
         "name": out.stem,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "test_accuracy": report["accuracy"],
         "test_n": report["n"],
+        "architecture": "mean of the members' logits" if len(trained) > 1 else "single CNN",
         "per_class_accuracy": report["per_class"],
         "confusion": report["confusion"],
         "validation_accuracy": float((val_logits.argmax(1) == y_val).mean()),
-        "parameters": int(clean.count_params()),
+        "parameters": int(model.count_params()),
+        "members": len(trained),
+        "member_accuracy": member_reports,
         "epochs": config.epochs,
         "batch_size": config.batch_size,
         "learning_rate": config.learning_rate,

@@ -68,3 +68,24 @@ def png_header_bomb(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\0" * 64))
         + chunk(b"IEND", b"")
     )
+
+
+def number_row(
+    digits: list[np.ndarray], rng: np.random.Generator, height: int = 200
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Lay MNIST digits out in a row with random sizes, gaps and heights (ink, 0..1).
+
+    Returns the ink image and each digit's (x, width) in it.
+    """
+    parts, spans, x = [], [], 20
+    sizes = [int(rng.integers(int(height * 0.45), int(height * 0.75))) for _ in digits]
+    width = 40 + sum(int(s * 0.8) + 40 for s in sizes)
+    canvas = np.zeros((height, width), np.float32)
+    for digit, size in zip(digits, sizes, strict=True):
+        ink = upscale(digit, size)
+        y = int(rng.integers(0, height - size))
+        canvas[y : y + size, x : x + size] = np.maximum(canvas[y : y + size, x : x + size], ink)
+        spans.append((x, size))
+        x += int(size * 0.8) + int(rng.integers(8, 40))
+        parts.append(ink)
+    return canvas[:, : x + 20], spans

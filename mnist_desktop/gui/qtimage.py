@@ -1,0 +1,36 @@
+"""Conversions between QImage and NumPy arrays (each returns a copy)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+
+def _rows(image: QImage) -> np.ndarray:
+    data = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    return data.reshape(image.height(), image.bytesPerLine())
+
+
+def qimage_to_gray(image: QImage) -> np.ndarray:
+    """A Grayscale8 QImage as an H x W uint8 array."""
+    return _rows(image)[:, : image.width()].copy()
+
+
+def qimage_to_rgba(image: QImage) -> np.ndarray:
+    """Any QImage as an H x W x 4 RGBA uint8 array."""
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    return _rows(image)[:, : image.width() * 4].reshape(image.height(), image.width(), 4).copy()
+
+
+def rgba_to_qimage(rgba: np.ndarray) -> QImage:
+    """An H x W x 4 RGBA uint8 array as a QImage."""
+    h, w = rgba.shape[:2]
+    data = np.ascontiguousarray(rgba)
+    return QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
+def gray_to_qimage(gray: np.ndarray) -> QImage:
+    """An H x W uint8 array as a Grayscale8 QImage."""
+    h, w = gray.shape
+    data = np.ascontiguousarray(gray)
+    return QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
