@@ -51,7 +51,7 @@ class Segmentation:
 def _split_wide(ink: np.ndarray, x0: int, x1: int, y0: int, y1: int) -> list[tuple[int, int]]:
     """Split columns x0..x1 into about width/height parts at the thinnest columns."""
     height = y1 - y0
-    parts = max(2, round((x1 - x0) / (0.8 * height)))
+    parts = max(2, round((x1 - x0) / height))
     profile = ink[y0:y1, x0:x1].sum(axis=0)
     cuts = [x0]
     for k in range(1, parts):

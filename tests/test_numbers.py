@@ -50,7 +50,13 @@ def test_read_prints_the_number(tmp_path, mnist_sample, capsys):
 def test_touching_digits_are_flagged(mnist_sample):
     images, labels = mnist_sample
     a, b = images[int(np.flatnonzero(labels == 3)[0])], images[int(np.flatnonzero(labels == 8)[0])]
-    pair = np.concatenate([a[:, 4:-2], b[:, 2:-4]], axis=1)  # the two glyphs touch
+    pair = np.concatenate([a, b], axis=1)
+    # A stroke joins the glyphs: on a row where both have ink, from the right
+    # end of the 3's ink to the left end of the 8's.
+    row = next(r for r in range(8, 20) if a[r].max() > 128 and b[r].max() > 128)
+    left = int(np.flatnonzero(a[row] > 128)[-1])
+    right = 28 + int(np.flatnonzero(b[row] > 128)[0])
+    pair[row - 1 : row + 1, left : right + 1] = 255
     found = segment(pair)
     assert any(d.touching for d in found.digits)
     assert len(found.digits) == 2
