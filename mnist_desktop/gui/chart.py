@@ -115,7 +115,8 @@ class ProbabilityChart(QWidget):
         highlight = palette.color(QPalette.ColorRole.Highlight)
         w, h = self.width(), self.height()
         font = QFont(self.font())
-        font.setPixelSize(max(9, min(16, int(min(w / 22, h / 9)))))
+        # "100%" must fit in a tenth of the width; the labels must fit the height.
+        font.setPixelSize(max(8, min(16, int(w / 10 / 3.1), int(h / 9))))
         painter.setFont(font)
         line = painter.fontMetrics().height()
         top, bottom = line + 4, h - line - 6
@@ -144,7 +145,9 @@ class ProbabilityChart(QWidget):
             if self._target:
                 pct = self._target[digit] * 100
                 label = f"{pct:.0f}%" if pct >= 1 else "<1%" if pct >= 0.05 else "0%"
-                painter.setPen(text_color)
+                faint = QColor(text_color)
+                faint.setAlpha(110)
+                painter.setPen(text_color if pct >= 1 else faint)
                 painter.drawText(
                     QRectF(slot * digit, max(0.0, bottom - height - line - 1), slot, line),
                     Qt.AlignmentFlag.AlignCenter,
