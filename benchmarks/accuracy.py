@@ -9,7 +9,9 @@
    quality, digit size (40-240 px) and position in a larger image, both
    polarities (1 in 5 is light ink on a dark board);
 3. the hand-made pen paths of tests/helpers/strokes.py drawn on the real canvas
-   raster at 3 sizes x 3 slants x 3 pen widths x 3 positions (810 drawings).
+   raster at 3 sizes x 3 slants x 3 pen widths x 3 positions (810 drawings);
+4. numbers: 500 rows of 2-6 MNIST test digits (random sizes, heights, gaps)
+   on paper, read with ``mnist-digits read``'s segmentation.
 
 Writes benchmarks/results/accuracy.json.
 """
@@ -145,6 +147,37 @@ def drawings(classifier) -> dict:
     }
 
 
+def numbers(data: str, n: int, classifier) -> dict:
+    """Rows of 2-6 MNIST test digits with random sizes, heights and gaps, read as numbers."""
+    from mnist_desktop.ml.data import load_mnist
+    from mnist_desktop.numbers import segment
+    from tests.helpers.images import number_row, on_paper
+
+    mnist = load_mnist(data)
+    rng = np.random.default_rng(11)
+    exact = digits_right = digits_total = count_right = 0
+    for _ in range(n):
+        idx = rng.choice(len(mnist.x_test), int(rng.integers(2, 7)), replace=False)
+        ink, _ = number_row([mnist.x_test[i] for i in idx], rng)
+        found = segment(on_paper(ink))
+        truth = "".join(str(d) for d in mnist.y_test[idx])
+        text = ""
+        if found.digits:
+            probs = classifier.probabilities(np.stack([d.image for d in found.digits]))
+            text = "".join(str(int(p.argmax())) for p in probs)
+        exact += text == truth
+        count_right += len(text) == len(truth)
+        if len(text) == len(truth):
+            digits_right += sum(a == b for a, b in zip(text, truth, strict=True))
+        digits_total += len(truth)
+    return {
+        "exact_match": round(exact / n, 4),
+        "right_digit_count": round(count_right / n, 4),
+        "digit_accuracy_when_count_right": round(digits_right / max(1, digits_total), 4),
+        "n": n,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -160,6 +193,7 @@ def main() -> None:
         "mnist_test": mnist_test(args.data),
         "photos": photos(args.data, args.photos, classifier),
         "drawings": drawings(classifier),
+        "numbers": numbers(args.data, 500, classifier),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")

@@ -30,39 +30,7 @@ def _load(args: argparse.Namespace):
     return load_classifier(args.engine, args.model)
 
 
-IMAGE_SUFFIXES = {
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".bmp",
-    ".gif",
-    ".tif",
-    ".tiff",
-    ".webp",
-    ".pgm",
-    ".ppm",
-    ".pbm",
-}
 BATCH = 256
-
-
-def expand_paths(paths: Sequence[str]) -> tuple[list[str], int]:
-    """Files as given, and image files found (recursively, sorted) in folders.
-
-    Returns (paths, number of non-image files skipped in folders)."""
-    out, skipped = [], 0
-    for path in paths:
-        if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    if Path(name).suffix.lower() in IMAGE_SUFFIXES:
-                        out.append(os.path.join(root, name))
-                    else:
-                        skipped += 1
-        else:
-            out.append(path)
-    return out, skipped
 
 
 class Progress:
@@ -95,6 +63,7 @@ class Progress:
 def cmd_predict(args: argparse.Namespace) -> int:
     import csv
 
+    from .files import expand_paths
     from .preprocess import ImageError, preprocess
 
     paths, skipped = expand_paths(args.files)

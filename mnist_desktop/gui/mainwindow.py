@@ -39,11 +39,13 @@ from PySide6.QtWidgets import (
 )
 
 from mnist_desktop import __version__, settings
+from mnist_desktop.files import IMAGE_SUFFIXES
 from mnist_desktop.ml.inference import Prediction
 from mnist_desktop.resources import assets_dir
 
 from .canvas import DrawingCanvas
 from .chart import ProbabilityChart
+from .folder import FolderDialog
 from .inputview import ModelInputView
 from .messagebar import MessageBar
 from .qtimage import qimage_to_rgba
@@ -54,9 +56,7 @@ log = logging.getLogger(__name__)
 
 LIVE_INTERVAL_MS = 40
 """While the pen moves, at most one prediction per this many ms (25 a second)."""
-IMAGE_FILTER = (
-    "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm *.ppm *.pbm);;All files (*)"
-)
+IMAGE_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)});;All files (*)"
 _SP = QStyle.StandardPixmap
 _FALLBACK_ICONS = {
     "document-open": _SP.SP_DialogOpenButton,
@@ -66,6 +66,7 @@ _FALLBACK_ICONS = {
     "edit-clear": _SP.SP_DialogResetButton,
     "application-exit": _SP.SP_DialogCloseButton,
     "help-about": _SP.SP_MessageBoxInformation,
+    "folder-open": _SP.SP_DirOpenIcon,
 }
 ENGINE_NAMES = {"litert": "LiteRT (fast, default)", "keras": "Keras (TensorFlow)"}
 
@@ -119,6 +120,7 @@ class MainWindow(QMainWindow):
         self._last_result: Result | None = None
         self._last_result_id = 0  # the request whose answer is on screen
         self._sent_at = time.perf_counter()
+        self._applying_result = False  # showing an opened image is no new request
 
         self._build_widgets()
         self._build_actions()
@@ -240,6 +242,13 @@ class MainWindow(QMainWindow):
             "Save the canvas as a PNG",
             "document-save",
         )
+        self.folder_action = self._action(
+            "Classify &folder…",
+            self.folder_dialog,
+            ["Ctrl+Shift+O"],
+            "Classify every image in a folder",
+            "folder-open",
+        )
         self.quit_action = self._action(
             "&Quit", self.close, [K.Quit, "Ctrl+Q"], "Quit", "application-exit"
         )
@@ -306,7 +315,7 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        file_menu.addActions([self.open_action, self.save_action])
+        file_menu.addActions([self.open_action, self.folder_action, self.save_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = menu.addMenu("&Edit")
@@ -392,8 +401,6 @@ class MainWindow(QMainWindow):
             self._live.cancel()
             self._request_current()
 
-    _applying_result = False
-
     @Slot(str)
     def _on_model_loading(self, message: str) -> None:
         self.model_label.setText(message)
@@ -461,6 +468,9 @@ class MainWindow(QMainWindow):
         what = f"Could not open {name}" if name else "Could not classify the image"
         keep = "Your drawing is unchanged." if not self.canvas.is_empty() else ""
         self.message_bar.show_message(f"{what}: {message}. {keep}".strip(), "error", tag="open")
+        if name is not None:
+            # The failed open superseded any answer in flight for the canvas: ask again.
+            self._request_current()
 
     # ------------------------------------------------------------- display
     def _set_answer(self, text: str) -> None:
@@ -550,6 +560,22 @@ class MainWindow(QMainWindow):
         )
         if path:
             self.open_file(path)
+
+    def classify_folder(self, folder: str) -> FolderDialog:
+        """Classify every image in ``folder`` in the background (a non-modal dialog)."""
+        dialog = FolderDialog(folder, "litert", self._model, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.start()
+        return dialog
+
+    def folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Classify folder", settings.read("last_folder")
+        )
+        if folder:
+            settings.write("last_folder", folder)
+            self.classify_folder(folder)
 
     def save_dialog(self) -> None:
         if self.canvas.is_empty():
