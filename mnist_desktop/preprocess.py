@@ -206,6 +206,13 @@ def _array_to_arrays(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return data, None
 
 
+def _block_mean(arr: np.ndarray, factor: int) -> np.ndarray:
+    """Average factor x factor blocks (an anti-aliased reduction of a large array)."""
+    h, w = arr.shape[0] // factor * factor, arr.shape[1] // factor * factor
+    blocks = arr[:h, :w].reshape(h // factor, factor, w // factor, factor, *arr.shape[2:])
+    return blocks.mean(axis=(1, 3)).astype(np.float32)
+
+
 def read_image(source: ImageSource) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
     """Read ``source`` into float arrays: (grey or RGB, alpha or None, source size).
 
@@ -219,11 +226,16 @@ def read_image(source: ImageSource) -> tuple[np.ndarray, np.ndarray | None, tupl
         size = (data.shape[1], data.shape[0])
         factor = max(size) // ANALYSIS_SIDE
         if factor >= 2:
-            data = data[::factor, ::factor]
-            alpha = None if alpha is None else alpha[::factor, ::factor]
+            data = _block_mean(data, factor)
+            alpha = None if alpha is None else _block_mean(alpha, factor)
         return data, alpha, size
     img = _open(source)
     size = img.size
+    try:
+        if img.getexif().get(0x0112) in (5, 6, 7, 8):  # shown rotated by 90 degrees
+            size = (size[1], size[0])
+    except (OSError, SyntaxError, ValueError):
+        pass  # unreadable EXIF: decoding will tell
     try:
         img = _load_pil(img)
         data, alpha = _pil_to_arrays(img)

@@ -147,7 +147,10 @@ def test_exif_orientation_is_applied(digit):
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 CW to display"
     data = encode(stored, "JPEG", quality=95, exif=exif.tobytes())
-    assert np.abs(preprocess(data).image - preprocess(upright).image).mean() < 0.03
+    rotated, reference = preprocess(data), preprocess(upright)
+    assert np.abs(rotated.image - reference.image).mean() < 0.03
+    assert rotated.source_size == upright.size
+    assert all(abs(a - b) <= 2 for a, b in zip(rotated.box, reference.box, strict=True))
 
 
 def test_animated_images_use_the_first_frame(mnist_sample):
@@ -267,6 +270,13 @@ def test_corrupt_truncated_empty_and_non_image_files(tmp_path, digit):
         preprocess(tmp_path)  # a directory
     with pytest.raises(ImageError, match="empty"):
         preprocess(b"")
+
+
+def test_a_huge_array_is_reduced_with_averaging(digit):
+    big = np.asarray(Image.fromarray(digit).resize((5600, 5600), Image.Resampling.BILINEAR))
+    result = preprocess(big)
+    assert result.source_size == (5600, 5600)
+    assert np.abs(result.image - preprocess(digit).image).mean() < 0.05
 
 
 def test_arrays_of_every_kind(digit):
