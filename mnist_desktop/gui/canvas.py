@@ -152,7 +152,6 @@ class DrawingCanvas(QWidget):
         self._qimage: QImage | None = None  # the opened image, ready to paint
         self._current: list[tuple[float, float, float]] | None = None
         self._current_width = float(self.pen_width)
-        self._before_stroke: CanvasState | None = None
 
     # -- state -------------------------------------------------------------
     def state(self) -> CanvasState:
@@ -177,6 +176,7 @@ class DrawingCanvas(QWidget):
         return None
 
     def _apply(self, state: CanvasState) -> None:
+        self._current = None  # an undo or a clear mid-stroke ends the stroke
         self._state = state
         self._raster = render_strokes(state.strokes)
         self._qimage = rgba_to_qimage(state.image) if state.image is not None else None
@@ -222,7 +222,6 @@ class DrawingCanvas(QWidget):
 
     # -- drawing -----------------------------------------------------------
     def _begin(self, pos: QPointF, pressure: float) -> None:
-        self._before_stroke = self._state
         if self._state.image is not None:
             # Drawing over an opened image starts a new drawing.
             self._raster = render_strokes(())
@@ -251,18 +250,12 @@ class DrawingCanvas(QWidget):
         if self._current is None:
             return
         stroke = Stroke(tuple(self._current), self._current_width)
-        before = self._before_stroke or self._state
         self._current = None
-        self._before_stroke = None
-        base = before if before.image is None else CanvasState()
-        after = replace(base, strokes=base.strokes + (stroke,))
-        self.undo_stack.push(_SetState(self, before, after, "Stroke"))
+        self.add_stroke(stroke)
         self.stroke_finished.emit()
 
     def _cancel_stroke(self) -> None:
         if self._current is not None:
-            self._current = None
-            self._before_stroke = None
             self._apply(self._state)
 
     def _paint_raster_segment(self, a, b) -> None:
