@@ -169,7 +169,7 @@ def numbers(data: str, n: int, classifier) -> dict:
         count_right += len(text) == len(truth)
         if len(text) == len(truth):
             digits_right += sum(a == b for a, b in zip(text, truth, strict=True))
-        digits_total += len(truth)
+            digits_total += len(truth)
     return {
         "exact_match": round(exact / n, 4),
         "right_digit_count": round(count_right / n, 4),

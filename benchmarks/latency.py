@@ -41,13 +41,13 @@ def percentiles(ms: list[float]) -> dict:
 
 def canvas_raster() -> np.ndarray:
     """A '3' drawn on the canvas, as the canvas hands it to the model."""
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
     from mnist_desktop.gui.canvas import Stroke, render_strokes
     from mnist_desktop.gui.qtimage import qimage_to_gray
     from tests.helpers.strokes import digit_strokes
 
-    _app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841
+    _app = QApplication.instance() or QApplication([])  # noqa: F841  (the window needs it later)
     strokes = tuple(Stroke(tuple((x, y, 1.0) for x, y in s), 24) for s in digit_strokes(3))
     return qimage_to_gray(render_strokes(strokes))
 

@@ -514,7 +514,10 @@ class MainWindow(QMainWindow):
             elif prediction.unsure:
                 self.confidence_label.setText(f"Unsure — {prediction.confidence:.0%}")
             else:
-                self.confidence_label.setText(f"{prediction.confidence:.1%} sure")
+                sure = (
+                    ">99.9%" if prediction.confidence >= 0.9995 else f"{prediction.confidence:.1%}"
+                )
+                self.confidence_label.setText(f"{sure} sure")
             self.chart.set_probabilities(prediction.probabilities, prediction.digit)
         total = (time.perf_counter() - self._sent_at) * 1000
         self.timing_label.setText(
