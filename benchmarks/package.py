@@ -24,7 +24,11 @@ EXE = ".exe" if sys.platform == "win32" else ""
 
 def tree_size(path: Path) -> tuple[int, int]:
     # Symbolic links (PyInstaller links some libraries) take no space: count files once.
-    files = [p for p in path.rglob("*") if p.is_file() and not p.is_symlink()] if path.is_dir() else [path]
+    files = (
+        [p for p in path.rglob("*") if p.is_file() and not p.is_symlink()]
+        if path.is_dir()
+        else [path]
+    )
     return sum(p.stat().st_size for p in files), len(files)
 
 

@@ -63,8 +63,7 @@ class Progress:
 def cmd_predict(args: argparse.Namespace) -> int:
     import csv
 
-    from .files import expand_paths
-    from .preprocess import ImageError, preprocess
+    from .files import classify_files, expand_paths
 
     paths, skipped = expand_paths(args.files)
     if skipped:
@@ -83,25 +82,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     progress = Progress(len(paths), enabled=quiet or not sys.stdout.isatty())
     failed = 0
     try:
-        for start in range(0, len(paths), BATCH):
-            chunk = paths[start : start + BATCH]
-            prepared, errors = [], {}
-            for path in chunk:
-                try:
-                    prepared.append((path, preprocess(path, args.polarity)))
-                except ImageError as exc:
-                    errors[path] = str(exc)
-            predictions = dict(
-                zip(
-                    [p for p, _ in prepared],
-                    classifier.classify_many([q for _, q in prepared]),
-                    strict=True,
-                )
-            )
-            for path in chunk:
-                if path in errors:
+        for chunk in classify_files(classifier, paths, BATCH, args.polarity):
+            for result in chunk:
+                path, prediction = result.path, result.prediction
+                if prediction is None:
                     failed += 1
-                    message = errors[path]
+                    message = result.error
                     if writer:
                         writer.writerow([path, "", "", *[""] * 10, message])
                     if args.json:
@@ -113,7 +99,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
                             else f"{path}: {message}"
                         )
                     continue
-                prediction = predictions[path]
                 if writer:
                     digit = "" if prediction.digit is None else prediction.digit
                     probs = [f"{p:.6f}" for p in prediction.probabilities]

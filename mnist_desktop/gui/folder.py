@@ -33,9 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mnist_desktop.files import expand_paths
+from mnist_desktop.files import classify_files, expand_paths
 from mnist_desktop.ml.inference import ModelError, load_classifier
-from mnist_desktop.preprocess import ImageError, preprocess
 
 from .qtimage import gray_to_qimage
 
@@ -85,25 +84,18 @@ class FolderWorker(QObject):
         paths, skipped = expand_paths([folder])
         self.started.emit(len(paths))
         done = unreadable = 0
-        for start in range(0, len(paths), BATCH):
-            rows, prepared = [], []
-            for path in paths[start : start + BATCH]:
-                if self._cancel.is_set():
-                    break
-                try:
-                    prepared.append((len(rows), preprocess(path)))
-                    rows.append(FolderRow(path))
-                except ImageError as exc:
-                    rows.append(FolderRow(path, error=str(exc)))
+        for chunk in classify_files(classifier, paths, BATCH):
+            rows = []
+            for result in chunk:
+                prediction = result.prediction
+                if prediction is None:
                     unreadable += 1
-            for (i, pre), prediction in zip(
-                prepared, classifier.classify_many([p for _, p in prepared]), strict=True
-            ):
-                rows[i].digit, rows[i].confidence, rows[i].image = (
-                    prediction.digit,
-                    prediction.confidence,
-                    pre.image,
-                )
+                    rows.append(FolderRow(result.path, error=result.error))
+                else:
+                    image = prediction.preprocessed.image if prediction.preprocessed else None
+                    rows.append(
+                        FolderRow(result.path, prediction.digit, prediction.confidence, image)
+                    )
             done += len(rows)
             self.rows_ready.emit(rows)
             self.progress.emit(done, len(paths))
