@@ -220,7 +220,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
 
     data = load_mnist(args.data)
-    config = TrainConfig(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size)
+    config = TrainConfig(
+        epochs=args.epochs, seed=args.seed, batch_size=args.batch_size, members=args.members
+    )
     card = train(data, args.out, config)
     print(
         f"saved {args.out} (+ .tflite, .json): test accuracy {card['test_accuracy']:.4%}, "
@@ -283,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--members",
+        type=int,
+        default=2,
+        help="networks to train (seeds SEED, SEED+1, ...) and average (default: 2, as bundled)",
+    )
     p.add_argument(
         "--out",
         default=str(Path("models") / "mnist_cnn.keras"),
