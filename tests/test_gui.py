@@ -394,3 +394,12 @@ def test_a_tablet_pen_draws_with_pressure(qtbot, window):
     assert min(pressures) < 0.3 and max(pressures) > 0.9
     qtbot.waitUntil(lambda: window._last_result_id == window._next_id, timeout=TIMEOUT)
     assert window._last_prediction.digit == 1
+
+
+def test_an_image_given_at_start_is_opened(qtbot, clean_settings, photo_of_six):
+    """`mnist-desktop IMAGE`: the file opens while the model is still loading."""
+    win = MainWindow(image=photo_of_six)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.canvas.state().image is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: win.prediction_label.text() == "6", timeout=TIMEOUT)

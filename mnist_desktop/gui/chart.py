@@ -148,8 +148,11 @@ class ProbabilityChart(QWidget):
                 faint = QColor(text_color)
                 faint.setAlpha(110)
                 painter.setPen(text_color if pct >= 1 else faint)
+                # A label may be wider than its bar's slot: widen it, but keep it inside.
+                label_w = max(slot, painter.fontMetrics().horizontalAdvance(label) + 4.0)
+                left = min(max(0.0, slot * (digit + 0.5) - label_w / 2), w - label_w)
                 painter.drawText(
-                    QRectF(slot * digit, max(0.0, bottom - height - line - 1), slot, line),
+                    QRectF(left, max(0.0, bottom - height - line - 1), label_w, line),
                     Qt.AlignmentFlag.AlignCenter,
                     label,
                 )

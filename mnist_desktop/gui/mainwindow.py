@@ -416,7 +416,8 @@ class MainWindow(QMainWindow):
             self.model_label.setText(f"answering with {engine} while {info['wanted']} loads…")
         else:
             self.model_label.setText(f"model: {Path(info['path']).name}")
-        self._request_current()
+        if not self._opens:  # an image being opened gets its answer from this model anyway
+            self._request_current()
 
     @Slot(str)
     def _on_model_failed(self, message: str) -> None:
