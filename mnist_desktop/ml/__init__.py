@@ -1,0 +1,1 @@
+"""The model side: MNIST data, network, augmentation, training, calibration, engines."""
