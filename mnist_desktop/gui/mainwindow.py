@@ -467,15 +467,12 @@ class MainWindow(QMainWindow):
         if name and message.startswith(f"{name}: "):
             message = message[len(name) + 2 :]  # the file is named once
         what = f"Could not open {name}" if name else "Could not classify the image"
-        keep = (
-            (
-                "Your drawing is unchanged."
-                if self.canvas.state().strokes
-                else "The canvas is unchanged."
-            )
-            if not self.canvas.is_empty()
-            else ""
-        )
+        if self.canvas.state().strokes:
+            keep = "Your drawing is unchanged."
+        elif self.canvas.state().image is not None:
+            keep = "The image shown is unchanged."
+        else:
+            keep = ""
         self.message_bar.show_message(f"{what}: {message}. {keep}".strip(), "error", tag="open")
         if name is not None:
             # The failed open superseded any answer in flight for the canvas: ask again.
