@@ -295,8 +295,8 @@ def _quadratic_terms(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1)
 
 
-def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float, int, float]:
-    """Fit the paper: returns (background surface, sign of ink, noise sigma).
+def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float, int]:
+    """Fit the paper: returns (background surface, sign of ink).
 
     The sign is +1 for light ink on dark ground and -1 for dark ink on light
     paper.  The surface is a quadratic in x and y fitted to the pixels that are
@@ -320,7 +320,7 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
     gh, gw = grid.shape
     if gh < 4 or gw < 4 or paper.sum() < 12 or float(grid[paper].std()) < 0.01:
         # Flat paper (a canvas, a scan, MNIST): a constant is exact and cheaper.
-        return level, sign, noise
+        return level, sign
     ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
     ys, xs = ys / gh - 0.5, xs / gw - 0.5
     terms = _quadratic_terms(ys.ravel(), xs.ravel())
@@ -335,14 +335,14 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
         surface = (terms @ coef).astype(np.float32)
         noise = float(np.median(np.abs(values[keep] - surface[keep]))) * 1.4826
     if coef is None:
-        return level, sign, noise
+        return level, sign
     # Evaluate the fitted quadratic at full resolution.
     h, w = lum.shape
     yy = (np.arange(h, dtype=np.float32) / cell / gh - 0.5)[:, None]
     xx = (np.arange(w, dtype=np.float32) / cell / gw - 0.5)[None, :]
     c = coef.astype(np.float32)
     full = c[0] + c[1] * xx + c[2] * yy + c[3] * xx * xx + c[4] * xx * yy + c[5] * yy * yy
-    return full, sign, noise
+    return full, sign
 
 
 def _chroma_distance(rgb: np.ndarray, lum: np.ndarray) -> np.ndarray:
@@ -404,6 +404,18 @@ def _dilate(mask: np.ndarray) -> np.ndarray:
     return grown
 
 
+def _cells_to_pixels(grid: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
+    """Each grid cell repeated over its cell x cell pixels, cropped to ``shape``."""
+    return np.repeat(np.repeat(grid, cell, axis=0), cell, axis=1)[: shape[0], : shape[1]]
+
+
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of the True pixels of a non-empty mask."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+
 @dataclass
 class InkMap:
     """Ink strength in [0, 1] at analysis resolution, and where the digit is."""
@@ -427,7 +439,7 @@ def ink_map(
     bounding box of what is left.
     """
     lum, rgb = _composite(data, alpha)
-    background, sign, _ = _background(lum, polarity)
+    background, sign = _background(lum, polarity)
     ink = (lum - background) * sign
     # Pixel-level noise (sensor noise, JPEG artefacts, paper grain): the median
     # absolute deviation of a subsample, which the few ink pixels barely move.
@@ -476,28 +488,21 @@ def ink_map(
             break
         keep = grown
     kept = keep[labels]
-    strong = mask & np.repeat(np.repeat(kept, cell, axis=0), cell, axis=1)[:h, :w]
-    rows = np.flatnonzero(strong.any(axis=1))
-    cols = np.flatnonzero(strong.any(axis=0))
-    extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    strong = mask & _cells_to_pixels(kept, cell, (h, w))
+    x, y, bw, bh = _bbox(strong)
+    extent = max(bw, bh)
     if extent < max(3, MIN_EXTENT * max(h, w)):
         return blank  # a speck, not a digit
     if strong.sum() > MAX_FILL * extent * extent:
         return blank  # a dot or a blob (a click on the canvas), not a digit
     # The strong strokes' box, grown a little to take in their soft edges but
     # not far enough to reach the noise around them.
-    margin = max(1, round(0.05 * max(rows[-1] - rows[0], cols[-1] - cols[0])))
-    y0, y1 = max(0, rows[0] - margin), min(h, rows[-1] + margin + 1)
-    x0, x1 = max(0, cols[0] - margin), min(w, cols[-1] + margin + 1)
+    margin = max(1, round(0.05 * (extent - 1)))
     region = np.zeros((h, w), dtype=bool)
-    region[y0:y1, x0:x1] = True
-    region &= np.repeat(np.repeat(_dilate(kept), cell, axis=0), cell, axis=1)[:h, :w]
+    region[max(0, y - margin) : y + bh + margin, max(0, x - margin) : x + bw + margin] = True
+    region &= _cells_to_pixels(_dilate(kept), cell, (h, w))
     ink = np.where(region & (ink > floor), ink, 0.0).astype(np.float32)
-    soft = ink > 0
-    rows = np.flatnonzero(soft.any(axis=1))
-    cols = np.flatnonzero(soft.any(axis=0))
-    box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
-    return InkMap(ink, False, name, box)
+    return InkMap(ink, False, name, _bbox(ink > 0))
 
 
 def fit_to_mnist(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
