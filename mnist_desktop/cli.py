@@ -20,6 +20,15 @@ def _error(message: str) -> None:
     print(f"mnist-digits: error: {message}", file=sys.stderr)
 
 
+def _report_file_error(path: str, message: str, as_json: bool) -> None:
+    """One line for a file that cannot be read: JSON on stdout, or an error on stderr."""
+    if as_json:
+        print(json.dumps({"path": path, "error": message}), flush=True)
+    else:
+        named = message.startswith(os.path.basename(path))  # the message names the file already
+        _error(message if named else f"{path}: {message}")
+
+
 def _format_probs(probs: Sequence[float]) -> str:
     return " ".join(f"{d}:{p:.3f}" for d, p in enumerate(probs))
 
@@ -37,11 +46,8 @@ class Progress:
     """A one-line progress bar on stderr, only when it is a terminal."""
 
     def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done, self.enabled = (
-            total,
-            0,
-            enabled and sys.stderr.isatty() and total > 1,
-        )
+        self.total, self.done = total, 0
+        self.enabled = enabled and sys.stderr.isatty() and total > 1
         self.started = time.perf_counter()
 
     def advance(self, n: int) -> None:
@@ -87,17 +93,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 path, prediction = result.path, result.prediction
                 if prediction is None:
                     failed += 1
-                    message = result.error
                     if writer:
-                        writer.writerow([path, "", "", *[""] * 10, message])
-                    if args.json:
-                        print(json.dumps({"path": path, "error": message}), flush=True)
-                    elif not quiet:
-                        _error(
-                            message
-                            if message.startswith(os.path.basename(path))
-                            else f"{path}: {message}"
-                        )
+                        writer.writerow([path, "", "", *[""] * 10, result.error])
+                    if args.json or not quiet:
+                        _report_file_error(path, result.error, args.json)
                     continue
                 if writer:
                     digit = "" if prediction.digit is None else prediction.digit
@@ -140,12 +139,7 @@ def cmd_read(args: argparse.Namespace) -> int:
             found = segment(path, args.polarity)
         except ImageError as exc:
             failed += 1
-            if args.json:
-                print(json.dumps({"path": path, "error": str(exc)}), flush=True)
-            else:
-                _error(
-                    str(exc) if str(exc).startswith(os.path.basename(path)) else f"{path}: {exc}"
-                )
+            _report_file_error(path, str(exc), args.json)
             continue
         probs = (
             classifier.probabilities(np.stack([d.image for d in found.digits]))
