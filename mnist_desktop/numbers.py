@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .preprocess import ImageSource, Polarity, _components, fit_to_mnist, ink_map, read_image
+from .preprocess import (
+    ImageSource,
+    Polarity,
+    _components,
+    fit_to_mnist,
+    ink_map,
+    pool_cells,
+    read_image,
+    scale_box,
+)
 
 SEGMENT_SIDE = 384
 """Components are found on a grid of at most this many cells on the long side."""
@@ -75,10 +84,7 @@ def segment(source: ImageSource, polarity: Polarity = "auto") -> Segmentation:
     ink = found.ink
     h, w = ink.shape
     cell = max(1, -(-max(h, w) // SEGMENT_SIDE))
-    gh, gw = -(-h // cell), -(-w // cell)
-    padded = np.zeros((gh * cell, gw * cell), np.float32)
-    padded[:h, :w] = ink
-    grid = padded.reshape(gh, cell, gw, cell).max(axis=(1, 3)) > 0.25
+    grid = pool_cells(ink, cell, np.max) > 0.25
     labels, count = _components(grid)
     boxes = []
     for label in range(1, count + 1):
@@ -108,7 +114,6 @@ def segment(source: ImageSource, polarity: Polarity = "auto") -> Segmentation:
                 ]
                 continue
         merged.append(list(box))
-    sx, sy = size[0] / w, size[1] / h
     for x0, y0, x1, y1 in merged:
         height = y1 - y0
         touching = (x1 - x0) > TOUCHING_RATIO * height
@@ -119,21 +124,9 @@ def segment(source: ImageSource, polarity: Polarity = "auto") -> Segmentation:
             rows = np.flatnonzero(part[:, a:b].any(axis=1))
             if rows.size == 0:
                 continue
-            top, bottom = int(rows[0]), int(rows[-1]) + 1
-            box = (a, top, b - a, bottom - top)
+            box = (a, int(rows[0]), b - a, int(rows[-1] - rows[0] + 1))
             image = fit_to_mnist(part, box)
-            result.digits.append(
-                DigitBox(
-                    (
-                        round(a * sx),
-                        round(top * sy),
-                        max(1, round((b - a) * sx)),
-                        max(1, round((bottom - top) * sy)),
-                    ),
-                    image,
-                    touching,
-                )
-            )
+            result.digits.append(DigitBox(scale_box(box, ink.shape, size), image, touching))
     if any(d.touching for d in result.digits):
         result.notes.append("some digits touch; they were split at the thinnest columns")
     return result

@@ -207,8 +207,13 @@ def _array_to_arrays(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _block_mean(arr: np.ndarray, factor: int) -> np.ndarray:
-    """Average factor x factor blocks (an anti-aliased reduction of a large array)."""
+    """Average factor x factor blocks (partial blocks at the edges are cropped).
+
+    An anti-aliased reduction; an array smaller than one block comes back as it is.
+    """
     h, w = arr.shape[0] // factor * factor, arr.shape[1] // factor * factor
+    if h == 0 or w == 0:
+        return arr
     blocks = arr[:h, :w].reshape(h // factor, factor, w // factor, factor, *arr.shape[2:])
     return blocks.mean(axis=(1, 3)).astype(np.float32)
 
@@ -283,14 +288,6 @@ def _composite(data: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, 
     return lum.astype(np.float32, copy=False), rgb
 
 
-def _grid_mean(arr: np.ndarray, cell: int) -> np.ndarray:
-    """Mean over cell x cell blocks (the last partial blocks are cropped)."""
-    h, w = arr.shape[0] // cell * cell, arr.shape[1] // cell * cell
-    if h == 0 or w == 0:
-        return arr
-    return arr[:h, :w].reshape(h // cell, cell, w // cell, cell).mean(axis=(1, 3))
-
-
 def _quadratic_terms(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1)
 
@@ -303,7 +300,7 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
     not ink (iteratively re-weighted), evaluated on a coarse grid of samples.
     """
     cell = max(1, -(-max(lum.shape) // 32))
-    grid = _grid_mean(lum, cell)
+    grid = _block_mean(lum, cell)
     level = float(np.median(grid))
     residual = grid - level
     if polarity == "light":
@@ -404,6 +401,24 @@ def _dilate(mask: np.ndarray) -> np.ndarray:
     return grown
 
 
+def pool_cells(arr: np.ndarray, cell: int, reduce=np.sum) -> np.ndarray:
+    """Reduce cell x cell blocks of a 2-D array (zero-padded to whole cells)."""
+    h, w = arr.shape
+    gh, gw = -(-h // cell), -(-w // cell)
+    padded = np.zeros((gh * cell, gw * cell), dtype=np.float32)
+    padded[:h, :w] = arr
+    return reduce(padded.reshape(gh, cell, gw, cell), axis=(1, 3))
+
+
+def scale_box(
+    box: tuple[int, int, int, int], shape: tuple[int, ...], size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """A box in an array of ``shape`` (rows, columns) as pixels of the source (width, height)."""
+    sx, sy = size[0] / shape[1], size[1] / shape[0]
+    x, y, w, h = box
+    return round(x * sx), round(y * sy), max(1, round(w * sx)), max(1, round(h * sy))
+
+
 def _cells_to_pixels(grid: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
     """Each grid cell repeated over its cell x cell pixels, cropped to ``shape``."""
     return np.repeat(np.repeat(grid, cell, axis=0), cell, axis=1)[: shape[0], : shape[1]]
@@ -465,10 +480,7 @@ def ink_map(
     # Group the ink into components on a coarse grid; drop specks.
     cell = max(1, -(-max(ink.shape) // GRID_SIDE))
     h, w = ink.shape
-    gh, gw = -(-h // cell), -(-w // cell)
-    padded = np.zeros((gh * cell, gw * cell), dtype=np.float32)
-    padded[:h, :w] = ink * mask
-    cells = padded.reshape(gh, cell, gw, cell).sum(axis=(1, 3))
+    cells = pool_cells(ink * mask, cell)
     labels, count = _components(cells > 0)
     if count == 0:
         return blank
@@ -547,10 +559,7 @@ def preprocess(source: ImageSource, polarity: Polarity = "auto") -> Preprocessed
             np.zeros((SIZE, SIZE), np.float32), True, found.polarity, None, size, ["no digit found"]
         )
     image = fit_to_mnist(found.ink, found.box)
-    sx, sy = size[0] / data.shape[1], size[1] / data.shape[0]
-    x, y, w, h = found.box
-    box = (round(x * sx), round(y * sy), max(1, round(w * sx)), max(1, round(h * sy)))
-    return Preprocessed(image, False, found.polarity, box, size)
+    return Preprocessed(image, False, found.polarity, scale_box(found.box, data.shape, size), size)
 
 
 def preprocess_batch(images: np.ndarray, polarity: Polarity = "light") -> np.ndarray:
