@@ -116,8 +116,7 @@ class MainWindow(QMainWindow):
         self._opens: dict[int, str] = {}  # request id -> file name, for open requests
         self._model_info: dict = {}
         self._model_error = ""
-        self._last_prediction: Prediction | None = None
-        self._last_result: Result | None = None
+        self._last_result: Result | None = None  # None while the canvas shows no answer
         self._last_result_id = 0  # the request whose answer is on screen
         self._sent_at = time.perf_counter()
         self._applying_result = False  # showing an opened image is no new request
@@ -479,13 +478,18 @@ class MainWindow(QMainWindow):
             self._request_current()
 
     # ------------------------------------------------------------- display
+    @property
+    def _last_prediction(self) -> Prediction | None:
+        """The answer on screen (None: blank, or no model yet)."""
+        return self._last_result.prediction if self._last_result else None
+
     def _set_answer(self, text: str) -> None:
         """The big answer: one digit large; "4 or 9?" smaller so it fits."""
         self.prediction_label.setFont(self._big_font if len(text) <= 2 else self._medium_font)
         self.prediction_label.setText(text)
 
     def _show_blank(self) -> None:
-        self._last_prediction = None
+        self._last_result = None
         self._last_result_id = self._next_id
         self._set_answer("–")
         self.confidence_label.setText("Draw a digit, or open an image")
@@ -497,7 +501,6 @@ class MainWindow(QMainWindow):
     def _show(self, result: Result) -> None:
         prediction = result.prediction
         self.input_view.set_array(result.preprocessed.image)
-        self._last_prediction = prediction
         self._last_result = result
         self._last_result_id = result.id
         if prediction is None:
