@@ -223,7 +223,6 @@ def train(
     tmp = out.with_name(out.stem + ".part.keras")
     model.save(tmp)
     tflite = write_litert(model, out.with_suffix(".tflite.part"))
-    x_train = prepared.x_train
     card = {
         "name": out.stem,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -241,7 +240,7 @@ def train(
         "learning_rate": config.learning_rate,
         "seed": config.seed,
         "augmentation": config.augment,
-        "train_images": int(len(x_train)),
+        "train_images": int(len(prepared.x_train)),
         "validation_images": int(len(x_val)),
         "training_seconds": round(train_seconds, 1),
         "calibration": {
@@ -253,7 +252,7 @@ def train(
             "validation_ece_after": round(
                 expected_calibration_error(softmax(val_logits, temperature), y_val), 5
             ),
-            "test_ece": round(expected_calibration_error(test_probs, data.y_test), 5),
+            "test_ece": round(expected_calibration_error(test_probs, prepared.y_test), 5),
         },
         "data": {"source": data.source, "sha256": data.checksums},
         "versions": {
