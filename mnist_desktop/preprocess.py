@@ -22,6 +22,7 @@ The result is white ink on black, floats in [0, 1].
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import warnings
@@ -206,6 +207,27 @@ def _array_to_arrays(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return data, None
 
 
+@functools.lru_cache(maxsize=32)
+def _pooling_matrix(length: int, cell: int, cells: int) -> np.ndarray:
+    """A (cells x length) 0/1 matrix summing runs of ``cell`` items.
+
+    Pooling as two small matrix products is several times faster than summing
+    a reshaped array over its short block axes.
+    """
+    out = np.zeros((cells, length), dtype=np.float32)
+    index = np.arange(min(length, cells * cell))
+    out[index // cell, index] = 1.0
+    out.flags.writeable = False
+    return out
+
+
+def _pool_sum(arr: np.ndarray, cell: int, rows: int, cols: int) -> np.ndarray:
+    """Sums of cell x cell blocks of a 2-D array, ``rows`` x ``cols`` of them."""
+    left = _pooling_matrix(arr.shape[0], cell, rows)
+    right = _pooling_matrix(arr.shape[1], cell, cols)
+    return left @ arr.astype(np.float32, copy=False) @ right.T
+
+
 def _block_mean(arr: np.ndarray, factor: int) -> np.ndarray:
     """Average factor x factor blocks (partial blocks at the edges are cropped).
 
@@ -214,6 +236,10 @@ def _block_mean(arr: np.ndarray, factor: int) -> np.ndarray:
     h, w = arr.shape[0] // factor * factor, arr.shape[1] // factor * factor
     if h == 0 or w == 0:
         return arr
+    if factor == 1:
+        return arr.astype(np.float32)
+    if arr.ndim == 2:
+        return _pool_sum(arr, factor, h // factor, w // factor) / np.float32(factor * factor)
     blocks = arr[:h, :w].reshape(h // factor, factor, w // factor, factor, *arr.shape[2:])
     return blocks.mean(axis=(1, 3)).astype(np.float32)
 
@@ -367,26 +393,39 @@ def _otsu(values: np.ndarray) -> float:
 
 
 def _components(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """Label the 8-connected components of a small boolean grid (BFS)."""
-    labels = np.zeros(mask.shape, dtype=np.int32)
+    """Label the 8-connected components of a small boolean grid.
+
+    A flood fill over a set of flat cell indices (in a grid padded by one
+    cell, so neighbours never wrap): set lookups of ints are far cheaper than
+    NumPy scalar indexing, and this runs for every live update of the canvas.
+    Components are numbered in raster order of their first cell.
+    """
     h, w = mask.shape
-    count = 0
+    stride = w + 2
     ys, xs = np.nonzero(mask)
-    for y0, x0 in zip(ys.tolist(), xs.tolist(), strict=True):
-        if labels[y0, x0]:
+    cells = ((ys + 1) * stride + xs + 1).tolist()
+    todo = set(cells)
+    steps = (-stride - 1, -stride, -stride + 1, -1, 1, stride - 1, stride, stride + 1)
+    label: dict[int, int] = {}
+    count = 0
+    for seed in cells:
+        if seed not in todo:
             continue
+        todo.discard(seed)
         count += 1
-        labels[y0, x0] = count
-        stack = [(y0, x0)]
+        label[seed] = count
+        stack = [seed]
         while stack:
-            y, x = stack.pop()
-            for ny in (y - 1, y, y + 1):
-                if ny < 0 or ny >= h:
-                    continue
-                for nx in (x - 1, x, x + 1):
-                    if 0 <= nx < w and mask[ny, nx] and not labels[ny, nx]:
-                        labels[ny, nx] = count
-                        stack.append((ny, nx))
+            cell = stack.pop()
+            for step in steps:
+                near = cell + step
+                if near in todo:
+                    todo.discard(near)
+                    label[near] = count
+                    stack.append(near)
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    if cells:
+        labels[ys, xs] = [label[c] for c in cells]
     return labels, count
 
 
@@ -405,6 +444,8 @@ def pool_cells(arr: np.ndarray, cell: int, reduce=np.sum) -> np.ndarray:
     """Reduce cell x cell blocks of a 2-D array (zero-padded to whole cells)."""
     h, w = arr.shape
     gh, gw = -(-h // cell), -(-w // cell)
+    if reduce is np.sum:
+        return arr.astype(np.float32) if cell == 1 else _pool_sum(arr, cell, gh, gw)
     padded = np.zeros((gh * cell, gw * cell), dtype=np.float32)
     padded[:h, :w] = arr
     return reduce(padded.reshape(gh, cell, gw, cell), axis=(1, 3))
@@ -458,7 +499,10 @@ def ink_map(
     ink = (lum - background) * sign
     # Pixel-level noise (sensor noise, JPEG artefacts, paper grain): the median
     # absolute deviation of a subsample, which the few ink pixels barely move.
-    step = max(1, int(np.sqrt(ink.size / 65536)))
+    # A few thousand samples are plenty; an odd stride never lines up with
+    # 8 x 8 JPEG blocks.
+    step = round(np.sqrt(ink.size / 8192))
+    step = step + 1 if step > 1 and step % 2 == 0 else max(1, step)
     sample = ink[::step, ::step]
     noise = float(np.median(np.abs(sample - np.median(sample)))) * 1.4826
     if rgb is not None:
