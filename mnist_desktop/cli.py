@@ -126,46 +126,27 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_read(args: argparse.Namespace) -> int:
     """Read each file as a number: a row of digits."""
-    import numpy as np
-
-    from .ml.inference import make_prediction
-    from .numbers import segment
+    from .numbers import read_number
     from .preprocess import ImageError
 
     classifier = _load(args)
     failed = 0
     for path in args.files:
         try:
-            found = segment(path, args.polarity)
+            reading = read_number(classifier, path, args.polarity)
         except ImageError as exc:
             failed += 1
             _report_file_error(path, str(exc), args.json)
             continue
-        probs = (
-            classifier.probabilities(np.stack([d.image for d in found.digits]))
-            if found.digits
-            else []
-        )
-        digits = []
-        for box, row in zip(found.digits, probs, strict=True):
-            prediction = make_prediction(row)
-            entry = {
-                "digit": prediction.digit,
-                "confidence": round(prediction.confidence, 6),
-                "box": list(box.box),
-            }
-            if box.touching:
-                entry["touching"] = True
-            digits.append(entry)
-        text = "".join(str(d["digit"]) for d in digits)
+        digits = [d.to_dict() for d in reading.digits]
         if args.json:
-            print(json.dumps({"path": path, "text": text, "digits": digits}), flush=True)
+            print(json.dumps({"path": path, "text": reading.text, "digits": digits}), flush=True)
         elif not digits:
             print(f"{path}: no digits found", flush=True)
         else:
             detail = " ".join(f"{d['digit']}({d['confidence']:.0%})" for d in digits)
-            note = "  (some digits touch)" if any(d.get("touching") for d in digits) else ""
-            print(f"{path}: {text}  {detail}{note}", flush=True)
+            note = "  (some digits touch)" if reading.touching else ""
+            print(f"{path}: {reading.text}  {detail}{note}", flush=True)
     return 1 if failed else 0
 
 

@@ -13,6 +13,7 @@ the thinnest columns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from .preprocess import (
     read_image,
     scale_box,
 )
+
+if TYPE_CHECKING:
+    from .ml.inference import Classifier, Prediction
 
 SEGMENT_SIDE = 384
 """Components are found on a grid of at most this many cells on the long side."""
@@ -130,3 +134,62 @@ def segment(source: ImageSource, polarity: Polarity = "auto") -> Segmentation:
     if any(d.touching for d in result.digits):
         result.notes.append("some digits touch; they were split at the thinnest columns")
     return result
+
+
+@dataclass
+class DigitReading:
+    """One digit of a number, classified."""
+
+    prediction: Prediction
+    box: tuple[int, int, int, int]
+    """(x, y, width, height) in the source image's pixels."""
+    image: np.ndarray
+    """Its 28 x 28 model input."""
+    touching: bool = False
+
+    def to_dict(self) -> dict:
+        entry = {
+            "digit": self.prediction.digit,
+            "confidence": round(self.prediction.confidence, 6),
+            "box": list(self.box),
+        }
+        if self.touching:
+            entry["touching"] = True
+        return entry
+
+
+@dataclass
+class NumberReading:
+    """A number read from an image: its digits left to right."""
+
+    digits: list[DigitReading] = field(default_factory=list)
+    polarity: str = "light"
+    size: tuple[int, int] = (0, 0)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The number as text ("2025"), "" when there is no digit."""
+        return "".join(str(d.prediction.digit) for d in self.digits)
+
+    @property
+    def touching(self) -> bool:
+        return any(d.touching for d in self.digits)
+
+
+def read_number(
+    classifier: Classifier, source: ImageSource, polarity: Polarity = "auto"
+) -> NumberReading:
+    """Segment ``source`` into digits and classify them all in one batch."""
+    from .ml.inference import make_prediction
+
+    found = segment(source, polarity)
+    reading = NumberReading(polarity=found.polarity, size=found.size, notes=list(found.notes))
+    if not found.digits:
+        return reading
+    probabilities = classifier.probabilities(np.stack([d.image for d in found.digits]))
+    for digit, row in zip(found.digits, probabilities, strict=True):
+        reading.digits.append(
+            DigitReading(make_prediction(row), digit.box, digit.image, digit.touching)
+        )
+    return reading

@@ -10,6 +10,7 @@ _DEFAULTS: dict[str, Any] = {
     "pen_width": 24,  # in canvas pixels (280 x 280): MNIST-like strokes after fitting into 20x20
     "last_folder": "",
     "engine": "litert",
+    "mode": "digit",  # or "number": the wide canvas
     "geometry": QByteArray(),
 }
 

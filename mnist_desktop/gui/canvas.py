@@ -57,6 +57,8 @@ class CanvasState:
     strokes: tuple[Stroke, ...] = ()
     image: np.ndarray | None = None
     name: str = ""
+    columns: int = 1
+    """The drawing is ``columns`` squares wide: 1 for a digit, more for a number."""
 
     @property
     def empty(self) -> bool:
@@ -109,9 +111,12 @@ def paint_stroke(painter: QPainter, stroke: Stroke, color: QColor | Qt.GlobalCol
         painter.drawLine(QPointF(x0, y0), QPointF(x1, y1))
 
 
-def render_strokes(strokes: tuple[Stroke, ...], size: int = RASTER_SIZE) -> QImage:
-    """Rasterise strokes as white ink on black, greyscale, ``size`` pixels square."""
-    image = QImage(size, size, QImage.Format.Format_Grayscale8)
+def render_strokes(
+    strokes: tuple[Stroke, ...], size: int = RASTER_SIZE, columns: int = 1
+) -> QImage:
+    """Rasterise strokes as white ink on black, greyscale, ``size`` pixels high and
+    ``columns`` times as wide."""
+    image = QImage(size * columns, size, QImage.Format.Format_Grayscale8)
     image.fill(0)
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -150,6 +155,8 @@ class DrawingCanvas(QWidget):
         self._state = CanvasState()
         self._raster = render_strokes(())
         self._qimage: QImage | None = None  # the opened image, ready to paint
+        self._boxes: list[tuple[QRectF, str]] = []  # digits found, in canvas coordinates
+        self._selected_box = -1
         self._current: list[tuple[float, float, float]] | None = None
         self._current_width = float(self.pen_width)
 
@@ -175,10 +182,15 @@ class DrawingCanvas(QWidget):
             return self._state.image, "auto"
         return None
 
+    @property
+    def columns(self) -> int:
+        return self._state.columns
+
     def _apply(self, state: CanvasState) -> None:
         self._current = None  # an undo or a clear mid-stroke ends the stroke
         self._state = state
-        self._raster = render_strokes(state.strokes)
+        self._boxes = []
+        self._raster = render_strokes(state.strokes, columns=state.columns)
         self._qimage = rgba_to_qimage(state.image) if state.image is not None else None
         self.update()
         self.state_changed.emit()
@@ -190,42 +202,107 @@ class DrawingCanvas(QWidget):
         """Clear the canvas (undoable)."""
         self._cancel_stroke()
         if not self._state.empty:
-            self._push(CanvasState(), "Clear")
+            self._push(CanvasState(columns=self.columns), "Clear")
+
+    def set_columns(self, columns: int, undoable: bool = True) -> None:
+        """Widen the canvas for a number (or back to one digit): a new, empty drawing.
+
+        Undoable, so switching modes never loses a drawing; ``undoable=False``
+        starts afresh (at start-up)."""
+        self._cancel_stroke()
+        if columns == self.columns:
+            return
+        state = CanvasState(columns=columns)
+        if undoable:
+            self._push(state, "Write a number" if columns > 1 else "Draw a digit")
+        else:
+            self.undo_stack.clear()
+            self._apply(state)
 
     def set_image(self, rgba: np.ndarray, name: str = "") -> None:
         """Show an opened image (undoable); drawing again starts a new drawing."""
         self._cancel_stroke()
-        self._push(CanvasState(image=rgba, name=name), f"Open {name}".strip())
+        self._push(CanvasState(image=rgba, name=name, columns=self.columns), f"Open {name}".strip())
 
     def add_stroke(self, stroke: Stroke) -> None:
         """Add a finished stroke (undoable), as if drawn."""
-        base = self._state if self._state.image is None else CanvasState()
+        base = self._state if self._state.image is None else CanvasState(columns=self.columns)
         self._push(replace(base, strokes=base.strokes + (stroke,)), "Stroke")
 
     def export_image(self) -> QImage:
         """The canvas for saving or copying: the drawing dark on white, or the image."""
         if self._state.image is not None and not self._state.strokes:
             return rgba_to_qimage(self._state.image)
-        image = render_strokes(self._state.strokes, CANVAS_SIZE)
+        image = render_strokes(self._state.strokes, CANVAS_SIZE, self.columns)
         image.invertPixels()
         return image
 
+    # -- digits found (number mode) ------------------------------------------
+    def set_boxes(
+        self,
+        boxes: list[tuple[int, int, int, int]],
+        labels: list[str],
+        source_size: tuple[int, int],
+        selected: int = -1,
+    ) -> None:
+        """Outline the digits found: ``boxes`` (x, y, w, h) in pixels of the
+        classified source of ``source_size`` (the raster, or the opened image)."""
+        sw, sh = source_size
+        if self._state.image is not None and not self._state.strokes and self._qimage is not None:
+            # The image is scaled to fit the drawing area, centred.
+            scale = min(CANVAS_SIZE * self.columns / sw, CANVAS_SIZE / sh)
+            ox = (CANVAS_SIZE * self.columns - sw * scale) / 2
+            oy = (CANVAS_SIZE - sh * scale) / 2
+            sx = sy = scale
+        else:
+            sx, sy = CANVAS_SIZE * self.columns / sw, CANVAS_SIZE / sh
+            ox = oy = 0.0
+        self._boxes = [
+            (QRectF(ox + x * sx, oy + y * sy, w * sx, h * sy), label)
+            for (x, y, w, h), label in zip(boxes, labels, strict=True)
+        ]
+        self._selected_box = selected
+        self.update()
+
+    def select_box(self, index: int) -> None:
+        self._selected_box = index
+        self.update()
+
+    def box_rects(self) -> list[QRectF]:
+        """The outlined digits, in widget coordinates."""
+        rect = self._area()
+        scale = rect.height() / CANVAS_SIZE
+        return [
+            QRectF(
+                rect.left() + r.left() * scale,
+                rect.top() + r.top() * scale,
+                r.width() * scale,
+                r.height() * scale,
+            )
+            for r, _ in self._boxes
+        ]
+
     # -- geometry ----------------------------------------------------------
-    def _square(self) -> QRectF:
-        side = min(self.width(), self.height()) - 2
-        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+    def _area(self) -> QRectF:
+        """The drawing area in the widget: the largest centred ``columns`` x 1 rectangle."""
+        columns = self.columns
+        side = min(self.width() / columns, self.height()) - 2
+        return QRectF(
+            (self.width() - side * columns) / 2, (self.height() - side) / 2, side * columns, side
+        )
 
     def _to_canvas(self, pos: QPointF) -> tuple[float, float]:
-        rect = self._square()
-        scale = CANVAS_SIZE / rect.width()
+        rect = self._area()
+        scale = CANVAS_SIZE / rect.height()
         return (pos.x() - rect.left()) * scale, (pos.y() - rect.top()) * scale
 
     # -- drawing -----------------------------------------------------------
     def _begin(self, pos: QPointF, pressure: float) -> None:
         if self._state.image is not None:
             # Drawing over an opened image starts a new drawing.
-            self._raster = render_strokes(())
+            self._raster = render_strokes((), columns=self.columns)
             self._qimage = None
+        self._boxes = []
         x, y = self._to_canvas(pos)
         self._current = [(x, y, pressure)]
         self._current_width = float(self.pen_width)
@@ -308,7 +385,7 @@ class DrawingCanvas(QWidget):
         palette = self.palette()
         painter = QPainter(self)
         painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Window))
-        rect = self._square()
+        rect = self._area()
         painter.fillRect(rect, palette.color(QPalette.ColorRole.Base))
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
@@ -322,7 +399,7 @@ class DrawingCanvas(QWidget):
         ink = palette.color(QPalette.ColorRole.Text)
         painter.save()
         painter.translate(rect.topLeft())
-        painter.scale(rect.width() / CANVAS_SIZE, rect.height() / CANVAS_SIZE)
+        painter.scale(rect.height() / CANVAS_SIZE, rect.height() / CANVAS_SIZE)
         over_image = self._current is not None and self._state.image is not None
         strokes = () if over_image else self._state.strokes
         for stroke in strokes:
@@ -330,15 +407,37 @@ class DrawingCanvas(QWidget):
         if self._current:
             paint_stroke(painter, Stroke(tuple(self._current), self._current_width), ink)
         painter.restore()
+        if self._boxes and self._current is None:
+            self._paint_boxes(painter, palette)
         if self.is_empty():
-            hint = QColor(palette.color(QPalette.ColorRole.PlaceholderText))
-            painter.setPen(hint)
+            painter.setPen(QColor(palette.color(QPalette.ColorRole.PlaceholderText)))
             font = painter.font()
             font.setPointSizeF(max(9.0, rect.height() / 22))
             painter.setFont(font)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "Draw a digit here")
+            hint = "Write a number here" if self.columns > 1 else "Draw a digit here"
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, hint)
         border = QColor(palette.color(QPalette.ColorRole.Mid))
         painter.setPen(QPen(border, 1))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
         painter.end()
+
+    def _paint_boxes(self, painter: QPainter, palette: QPalette) -> None:
+        """Outline each digit found, its reading above it; the selected one stands out."""
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        faint = QColor(highlight)
+        faint.setAlpha(120)
+        font = painter.font()
+        font.setPointSizeF(max(8.0, font.pointSizeF()))
+        font.setBold(True)
+        painter.setFont(font)
+        line = painter.fontMetrics().height()
+        for i, (rect, (_, label)) in enumerate(zip(self.box_rects(), self._boxes, strict=True)):
+            selected = i == self._selected_box
+            painter.setPen(QPen(highlight if selected else faint, 2.5 if selected else 1.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            box = rect.adjusted(-3, -3, 3, 3)
+            painter.drawRoundedRect(box, 4, 4)
+            text = QRectF(box.left(), max(0.0, box.top() - line - 1), box.width(), line)
+            painter.setPen(highlight if selected else palette.color(QPalette.ColorRole.Text))
+            painter.drawText(text, Qt.AlignmentFlag.AlignCenter, label)

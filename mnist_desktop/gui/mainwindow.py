@@ -27,6 +27,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -48,6 +49,7 @@ from .chart import ProbabilityChart
 from .folder import FolderDialog
 from .inputview import ModelInputView
 from .messagebar import MessageBar
+from .numberstrip import NumberStrip
 from .qtimage import qimage_to_rgba
 from .throttle import Throttle
 from .worker import InferenceWorker, Request, Result
@@ -56,6 +58,10 @@ log = logging.getLogger(__name__)
 
 LIVE_INTERVAL_MS = 40
 """While the pen moves, at most one prediction per this many ms (25 a second)."""
+NUMBER_COLUMNS = 3
+"""In number mode the canvas is this many squares wide."""
+SURE_NUMBER = 0.95
+"""A number whose digits are all at least this sure is reported as "all sure"."""
 IMAGE_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)});;All files (*)"
 _SP = QStyle.StandardPixmap
 _FALLBACK_ICONS = {
@@ -129,6 +135,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(900, 560)
+        if settings.read("mode") == "number":
+            self.canvas.set_columns(NUMBER_COLUMNS, undoable=False)
         self.request_model.emit(self._engine, self._model)
         if image:
             self.open_file(image)
@@ -140,6 +148,9 @@ class MainWindow(QMainWindow):
         self.chart = ProbabilityChart()
         self.input_view = ModelInputView()
         self.message_bar = MessageBar()
+        self.number_strip = NumberStrip()
+        self.number_strip.digit_selected.connect(self._on_digit_selected)
+        self.number_strip.hide()
 
         self.prediction_label = QLabel("–")
         self.prediction_label.setObjectName("predictionLabel")
@@ -176,11 +187,14 @@ class MainWindow(QMainWindow):
 
         side = QVBoxLayout()
         side.addLayout(top)
+        side.addWidget(self.number_strip)
         side.addWidget(self.chart, 1)
 
-        body = QHBoxLayout()
-        body.addWidget(self.canvas, 3)
-        body.addLayout(side, 2)
+        # Canvas beside the answer for a digit; above it, wide, for a number.
+        self._body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self._body.addWidget(self.canvas, 3)
+        self._body.addLayout(side, 2)
+        body = self._body
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -312,6 +326,24 @@ class MainWindow(QMainWindow):
             engine_group.addAction(action)
             self.engine_actions[engine] = action
 
+        mode_group = QActionGroup(self)
+        self.digit_mode_action = self._action(
+            "Single &digit",
+            lambda: self.set_mode("digit"),
+            ["Ctrl+Shift+D"],
+            "Draw one digit on a square canvas",
+        )
+        self.number_mode_action = self._action(
+            "Whole &number",
+            lambda: self.set_mode("number"),
+            ["Ctrl+Shift+N"],
+            "Write a number of several digits on a wide canvas",
+        )
+        for action in (self.digit_mode_action, self.number_mode_action):
+            action.setCheckable(True)
+            mode_group.addAction(action)
+        self.digit_mode_action.setChecked(True)
+
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.open_action, self.folder_action, self.save_action])
@@ -321,6 +353,8 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.undo_action, self.redo_action])
         edit_menu.addSeparator()
         edit_menu.addActions([self.copy_action, self.paste_action, self.clear_action])
+        mode_menu = menu.addMenu("&Mode")
+        mode_menu.addActions([self.digit_mode_action, self.number_mode_action])
         pen_menu = menu.addMenu("&Pen")
         pen_menu.addActions(list(self.pen_actions.values()))
         engine_menu = menu.addMenu("E&ngine")
@@ -336,6 +370,8 @@ class MainWindow(QMainWindow):
         toolbar.addActions([self.open_action, self.save_action])
         toolbar.addSeparator()
         toolbar.addActions([self.undo_action, self.redo_action, self.clear_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.digit_mode_action, self.number_mode_action])
         toolbar.addSeparator()
         toolbar.addWidget(QLabel(" Pen: "))
         toolbar.addWidget(self.pen_width_box)
@@ -387,7 +423,7 @@ class MainWindow(QMainWindow):
             self._show_blank()
             return
         data, polarity = source
-        self._send(Request(request_id, data, polarity))
+        self._send(Request(request_id, data, polarity, mode=self.mode))
 
     # -------------------------------------------------------------- slots
     @Slot()
@@ -396,6 +432,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_canvas_state_changed(self) -> None:
+        self._sync_mode()
         if not self._applying_result:
             self._live.cancel()
             self._request_current()
@@ -494,16 +531,18 @@ class MainWindow(QMainWindow):
         self._set_answer("–")
         self.confidence_label.setText("Draw a digit, or open an image")
         self.input_view.set_array(None)
-        self.chart.clear(
-            "No model loaded" if self._model_error and not self._model_info else "Draw a digit"
-        )
+        hint = "Write a number" if self.mode == "number" else "Draw a digit"
+        self.chart.clear("No model loaded" if self._model_error and not self._model_info else hint)
+        self.number_strip.clear(hint)
 
     def _show(self, result: Result) -> None:
         prediction = result.prediction
         self.input_view.set_array(result.preprocessed.image)
         self._last_result = result
         self._last_result_id = result.id
-        if prediction is None:
+        if result.number is not None:
+            self._show_number(result)
+        elif prediction is None:
             self._set_answer("–")
             waiting = "no model loaded" if self._model_error else "loading the model…"
             self.confidence_label.setText(f"({waiting})")
@@ -529,10 +568,70 @@ class MainWindow(QMainWindow):
                 self.confidence_label.setText(f"{sure} sure")
             self.chart.set_probabilities(prediction.probabilities, prediction.digit)
         total = (time.perf_counter() - self._sent_at) * 1000
-        self.timing_label.setText(
-            f"{total:.1f} ms (preprocess {result.preprocess_ms:.1f} + model {result.inference_ms:.1f})"
-        )
+        if result.number is not None:
+            self.timing_label.setText(f"{total:.1f} ms (read {result.inference_ms:.1f})")
+        else:
+            self.timing_label.setText(
+                f"{total:.1f} ms (preprocess {result.preprocess_ms:.1f}"
+                f" + model {result.inference_ms:.1f})"
+            )
         self.result_shown.emit(result)
+
+    def _show_number(self, result: Result) -> None:
+        """A number: the text, a box per digit on the canvas, a cell per digit in the strip."""
+        number = result.number
+        assert number is not None
+        digits = number.digits
+        if not digits:
+            self._set_answer("–")
+            self.confidence_label.setText("No digits found")
+            self.chart.clear("No digits found")
+            self.number_strip.clear("No digits found")
+            self.canvas.set_boxes([], [], result.source_size)
+            return
+        self._set_answer(number.text)
+        least = min(range(len(digits)), key=lambda i: digits[i].prediction.confidence)
+        parts = [f"{len(digits)} digit{'s' if len(digits) > 1 else ''}"]
+        worst = digits[least].prediction
+        if worst.unsure or worst.confidence < SURE_NUMBER:
+            where = f" (digit {least + 1})" if len(digits) > 1 else ""
+            parts.append(f"least sure: {worst.label}{where} at {worst.confidence:.0%}")
+        else:
+            parts.append("all sure" if len(digits) > 1 else f"{worst.confidence:.0%} sure")
+        if number.touching:
+            parts.append("some digits touch and were split")
+        self.confidence_label.setText(" · ".join(parts))
+        keep = self.number_strip.selected()
+        selected = keep if 0 <= keep < len(digits) else 0
+        self.number_strip.set_digits(
+            [
+                (d.prediction.digit, d.prediction.confidence, d.prediction.probabilities,
+                 d.prediction.unsure)
+                for d in digits
+            ],
+            selected,
+        )  # fmt: skip
+        self.canvas.set_boxes(
+            [d.box for d in digits],
+            [d.prediction.label for d in digits],
+            result.source_size,
+            selected,
+        )
+        self._show_digit_detail(selected)
+
+    def _show_digit_detail(self, index: int) -> None:
+        """The full chart and model input of digit ``index`` of the number on screen."""
+        result = self._last_result
+        if result is None or result.number is None or not 0 <= index < len(result.number.digits):
+            return
+        digit = result.number.digits[index]
+        self.chart.set_probabilities(digit.prediction.probabilities, digit.prediction.digit)
+        self.input_view.set_array(digit.image)
+        self.canvas.select_box(index)
+
+    @Slot(int)
+    def _on_digit_selected(self, index: int) -> None:
+        self._show_digit_detail(index)
 
     # ------------------------------------------------------------ commands
     def set_pen_width(self, width: int) -> None:
@@ -542,6 +641,32 @@ class MainWindow(QMainWindow):
         for w, action in self.pen_actions.items():
             action.setChecked(w == width)
         settings.write("pen_width", int(width))
+
+    @property
+    def mode(self) -> str:
+        """'digit' (a square canvas, one digit) or 'number' (a wide canvas)."""
+        return "number" if self.canvas.columns > 1 else "digit"
+
+    def set_mode(self, mode: str) -> None:
+        """Switch between one digit and a whole number (undoable: nothing is lost)."""
+        if mode not in ("digit", "number"):
+            raise ValueError(f"mode must be 'digit' or 'number', not {mode!r}")
+        settings.write("mode", mode)
+        self.canvas.set_columns(NUMBER_COLUMNS if mode == "number" else 1)
+        self._sync_mode()
+
+    def _sync_mode(self) -> None:
+        """Lay the window out for the canvas's mode (an undo may change it)."""
+        number = self.canvas.columns > 1
+        (self.number_mode_action if number else self.digit_mode_action).setChecked(True)
+        direction = QBoxLayout.Direction.TopToBottom if number else QBoxLayout.Direction.LeftToRight
+        if self._body.direction() != direction:
+            self._body.setDirection(direction)
+            self._body.setStretch(0, 3)
+            self._body.setStretch(1, 2)
+            self.number_strip.setVisible(number)
+            self.canvas.setMinimumSize(420 if number else 200, 160 if number else 200)
+            self.canvas.setToolTip("Write a number here" if number else "Draw a digit here")
 
     def set_engine(self, engine: str) -> None:
         if engine == self._engine and self._model_info.get("engine") == engine:
@@ -558,13 +683,13 @@ class MainWindow(QMainWindow):
         request_id = self._new_id()
         self._opens[request_id] = name
         settings.write("last_folder", os.path.dirname(os.path.abspath(path)))
-        self._send(Request(request_id, path, "auto", want_image=True, name=name))
+        self._send(Request(request_id, path, "auto", want_image=True, name=name, mode=self.mode))
 
     def open_data(self, data: bytes | np.ndarray, name: str) -> None:
         """Open an image given as file bytes or an RGBA array (paste, drop)."""
         request_id = self._new_id()
         self._opens[request_id] = name
-        self._send(Request(request_id, data, "auto", want_image=True, name=name))
+        self._send(Request(request_id, data, "auto", want_image=True, name=name, mode=self.mode))
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

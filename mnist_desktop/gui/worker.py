@@ -30,7 +30,15 @@ from mnist_desktop.ml.inference import (
     load_classifier,
     resolve_engine,
 )
-from mnist_desktop.preprocess import ImageError, ImageSource, Preprocessed, preprocess, read_image
+from mnist_desktop.numbers import NumberReading, read_number
+from mnist_desktop.preprocess import (
+    SIZE,
+    ImageError,
+    ImageSource,
+    Preprocessed,
+    preprocess,
+    read_image,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,8 @@ class Request:
     want_image: bool = False
     name: str = ""
     """What the user knows the source as (a file name), for messages."""
+    mode: str = "digit"
+    """'digit': one digit; 'number': a row of digits, each classified."""
 
 
 @dataclass
@@ -59,6 +69,10 @@ class Result:
     image: np.ndarray | None = None
     """RGBA uint8 copy of an opened image (at most ~1024 px a side)."""
     name: str = ""
+    number: NumberReading | None = None
+    """In number mode: the digits read (None while no model is loaded)."""
+    source_size: tuple[int, int] = (0, 0)
+    """(width, height) of what was classified: boxes are in its pixels."""
 
 
 def displayable(data: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
@@ -204,11 +218,13 @@ class InferenceWorker(QObject):
             data, alpha, _ = read_image(source)
             image = displayable(data, alpha)
             source = image
+        classifier = self._classifier
+        if request.mode == "number":
+            return self._run_number(request, source, image, started)
         pre = preprocess(source, request.polarity)  # type: ignore[arg-type]
         prepared = time.perf_counter()
         # Without a model (still loading, or missing) the image and what the
         # model would see still come back; the prediction is None.
-        classifier = self._classifier
         prediction = classifier.predict_preprocessed(pre) if classifier else None
         done = time.perf_counter()
         return Result(
@@ -220,6 +236,32 @@ class InferenceWorker(QObject):
             inference_ms=(done - prepared) * 1000,
             image=image,
             name=request.name,
+            source_size=pre.source_size,
+        )
+
+    def _run_number(
+        self, request: Request, source: ImageSource, image: np.ndarray | None, started: float
+    ) -> Result:
+        classifier = self._classifier
+        number = read_number(classifier, source, request.polarity) if classifier else None  # type: ignore[arg-type]
+        done = time.perf_counter()
+        first = number.digits[0].image if number and number.digits else None
+        pre = Preprocessed(
+            first if first is not None else np.zeros((SIZE, SIZE), np.float32),
+            first is None,
+            number.polarity if number else "light",
+        )
+        return Result(
+            id=request.id,
+            prediction=None,
+            engine=classifier.engine if classifier else "",
+            preprocessed=pre,
+            preprocess_ms=0.0,
+            inference_ms=(done - started) * 1000,
+            image=image,
+            name=request.name,
+            number=number,
+            source_size=number.size if number else (0, 0),
         )
 
     def shutdown_loader(self) -> None:

@@ -21,11 +21,10 @@ def _send(widget: QWidget, kind: QEvent.Type, pos: QPointF, button, buttons) -> 
 
 
 def to_widget(canvas, x: float, y: float) -> QPointF:
-    """Canvas pixels (0..280) -> widget coordinates."""
-    rect = canvas._square()
-    return QPointF(
-        rect.left() + x * rect.width() / CANVAS_SIZE, rect.top() + y * rect.height() / CANVAS_SIZE
-    )
+    """Canvas pixels (0..280 high, 280 per column wide) -> widget coordinates."""
+    rect = canvas._area()
+    scale = rect.height() / CANVAS_SIZE  # the same in x and y, whatever the width
+    return QPointF(rect.left() + x * scale, rect.top() + y * scale)
 
 
 def drag(canvas, points, qtbot=None, pause_ms: int = 0) -> None:

@@ -72,3 +72,13 @@ def digit_strokes(
             pts.append((cx + px - slant * py, cy + py))
         out.append(pts)
     return out
+
+
+def number_strokes(
+    text: str, size: float = 170.0, spacing: float = 150.0, left: float = 100.0, slant: float = 0.0
+) -> list[list[tuple[float, float]]]:
+    """The strokes of a number such as "2025", written left to right on a wide canvas."""
+    out = []
+    for i, ch in enumerate(text):
+        out += digit_strokes(int(ch), size, (left + i * spacing, 140.0), slant)
+    return out
