@@ -11,6 +11,8 @@ _DEFAULTS: dict[str, Any] = {
     "last_folder": "",
     "engine": "litert",
     "mode": "digit",  # or "number": the wide canvas
+    "model": "bundled",  # or "personal": fine-tuned on the user's corrections
+    "mnist_folder": "",  # MNIST for replay when fine-tuning
     "geometry": QByteArray(),
 }
 

@@ -37,6 +37,13 @@ def keras_classifier():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _user_data(tmp_path_factory):
+    """Corrections and personal models go to a throwaway folder, never the user's."""
+    os.environ["MNIST_DESKTOP_DATA"] = str(tmp_path_factory.mktemp("user-data"))
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _qt_test_settings(tmp_path_factory):
     """QSettings and standard paths in test mode, never the user's own."""
     from PySide6.QtCore import QCoreApplication, QSettings, QStandardPaths

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 ANIMATION_MS = 120
@@ -24,9 +24,12 @@ class ProbabilityChart(QWidget):
     Signals:
         probabilities_changed(list): the shown probabilities changed (ten floats,
             or an empty list when none are shown).
+        digit_clicked(int): the user clicked the bar of this digit (to say the
+            drawing is that digit).
     """
 
     probabilities_changed = Signal(list)
+    digit_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,10 +104,23 @@ class ProbabilityChart(QWidget):
         if not self._target:
             self.setToolTip(self._hint)
             self.setAccessibleDescription(self._hint)
+            self.unsetCursor()
             return
         text = ", ".join(f"{d}: {p:.1%}" for d, p in enumerate(self._target))
-        self.setToolTip(text)
+        self.setToolTip(text + "\nWrong? Click the right digit to teach the model.")
         self.setAccessibleDescription(text)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def digit_at(self, x: float) -> int:
+        """The digit whose bar (slot) is at widget x coordinate ``x``."""
+        return min(9, max(0, int(x / (self.width() / 10))))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self._target:
+            self.digit_clicked.emit(self.digit_at(event.position().x()))
+            event.accept()
+        else:
+            super().mousePressEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         palette = self.palette()

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from mnist_desktop import __version__, settings
+from mnist_desktop.corrections import CorrectionsError, CorrectionStore
 from mnist_desktop.files import IMAGE_SUFFIXES
 from mnist_desktop.ml.inference import Prediction
 from mnist_desktop.resources import assets_dir
@@ -47,6 +48,7 @@ from mnist_desktop.resources import assets_dir
 from .canvas import DrawingCanvas
 from .chart import ProbabilityChart
 from .folder import FolderDialog
+from .improve import ImproveDialog, personal_model_exists
 from .inputview import ModelInputView
 from .messagebar import MessageBar
 from .numberstrip import NumberStrip
@@ -117,7 +119,10 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(640, 420)
         self.setAcceptDrops(True)
         self._engine = engine or settings.read("engine")
-        self._model = str(model) if model else None
+        self._explicit_model = str(model) if model else None  # --model wins over the choice
+        self.corrections = CorrectionStore()
+        self._improve_dialog: ImproveDialog | None = None
+        self._model = self._chosen_model()
         self._next_id = 0
         self._opens: dict[int, str] = {}  # request id -> file name, for open requests
         self._model_info: dict = {}
@@ -146,6 +151,7 @@ class MainWindow(QMainWindow):
         self.canvas = DrawingCanvas()
         self.canvas.pen_width = settings.read("pen_width")
         self.chart = ProbabilityChart()
+        self.chart.digit_clicked.connect(self.correct)
         self.input_view = ModelInputView()
         self.message_bar = MessageBar()
         self.number_strip = NumberStrip()
@@ -189,6 +195,12 @@ class MainWindow(QMainWindow):
         side.addLayout(top)
         side.addWidget(self.number_strip)
         side.addWidget(self.chart, 1)
+        self.teach_hint = QLabel("Wrong? Click the right digit's bar to teach the model.")
+        self.teach_hint.setObjectName("teachHint")
+        self.teach_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.teach_hint.setFont(small)
+        self.teach_hint.setEnabled(False)  # drawn in the palette's quieter, disabled colour
+        side.addWidget(self.teach_hint)
 
         # Canvas beside the answer for a digit; above it, wide, for a number.
         self._body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
@@ -344,6 +356,33 @@ class MainWindow(QMainWindow):
             mode_group.addAction(action)
         self.digit_mode_action.setChecked(True)
 
+        self.improve_action = self._action(
+            "&Improve the model on my corrections…",
+            self.improve_dialog,
+            tip="Fine-tune a personal copy of the model on the drawings you corrected",
+        )
+        self.export_corrections_action = self._action(
+            "&Export corrections…", self.export_corrections, tip="Save your corrections as a zip"
+        )
+        self.import_corrections_action = self._action(
+            "I&mport corrections…", self.import_corrections, tip="Add corrections from a zip"
+        )
+        model_group = QActionGroup(self)
+        self.bundled_model_action = self._action(
+            "&Bundled model",
+            lambda: self.use_personal_model(False),
+            tip="The model shipped with the app",
+        )
+        self.personal_model_action = self._action(
+            "&Personal model",
+            lambda: self.use_personal_model(True),
+            tip="The model fine-tuned on your corrections",
+        )
+        for action in (self.bundled_model_action, self.personal_model_action):
+            action.setCheckable(True)
+            model_group.addAction(action)
+        self._sync_model_actions()
+
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.open_action, self.folder_action, self.save_action])
@@ -357,6 +396,18 @@ class MainWindow(QMainWindow):
         mode_menu.addActions([self.digit_mode_action, self.number_mode_action])
         pen_menu = menu.addMenu("&Pen")
         pen_menu.addActions(list(self.pen_actions.values()))
+        model_menu = menu.addMenu("Mo&del")
+        correct_menu = model_menu.addMenu("&Correct the answer: it is a…")
+        correct_menu.setObjectName("correctMenu")
+        self.correct_actions = []
+        for digit in range(10):
+            action = correct_menu.addAction(f"&{digit}", lambda _=False, d=digit: self.correct(d))
+            self.correct_actions.append(action)
+        model_menu.addAction(self.improve_action)
+        model_menu.addSeparator()
+        model_menu.addActions([self.bundled_model_action, self.personal_model_action])
+        model_menu.addSeparator()
+        model_menu.addActions([self.export_corrections_action, self.import_corrections_action])
         engine_menu = menu.addMenu("E&ngine")
         engine_menu.addActions(list(self.engine_actions.values()))
         help_menu = menu.addMenu("&Help")
@@ -451,7 +502,7 @@ class MainWindow(QMainWindow):
         if info.get("provisional"):
             self.model_label.setText(f"answering with {engine} while {info['wanted']} loads…")
         else:
-            self.model_label.setText(f"model: {Path(info['path']).name}")
+            self.model_label.setText(f"model: {self._model_name(info['path'])}")
         if not self._opens:  # an image being opened gets its answer from this model anyway
             self._request_current()
 
@@ -667,6 +718,149 @@ class MainWindow(QMainWindow):
             self.number_strip.setVisible(number)
             self.canvas.setMinimumSize(420 if number else 200, 160 if number else 200)
             self.canvas.setToolTip("Write a number here" if number else "Draw a digit here")
+
+    # ------------------------------------------------- corrections & models
+    def _chosen_model(self) -> str | None:
+        """The model file to load: --model, else the personal one if chosen and there."""
+        if self._explicit_model:
+            return self._explicit_model
+        if settings.read("model") == "personal" and personal_model_exists(self.corrections):
+            return str(self.corrections.personal_model_path)
+        return None
+
+    def _model_name(self, path: str) -> str:
+        if Path(path).parent == self.corrections.personal_model_path.parent:
+            return "personal"
+        return Path(path).name
+
+    def _sync_model_actions(self) -> None:
+        personal = self._model is not None and self._model_name(self._model) == "personal"
+        has_personal = personal_model_exists(self.corrections)
+        self.personal_model_action.setEnabled(has_personal and not self._explicit_model)
+        self.bundled_model_action.setEnabled(not self._explicit_model)
+        (self.personal_model_action if personal else self.bundled_model_action).setChecked(True)
+        self.personal_model_action.setToolTip(
+            "The model fine-tuned on your corrections"
+            if has_personal
+            else "No personal model yet: Model ▸ Improve the model on my corrections"
+        )
+
+    def use_personal_model(self, personal: bool) -> None:
+        """Switch between the bundled model and the one fine-tuned on the corrections."""
+        settings.write("model", "personal" if personal else "bundled")
+        model = self._chosen_model()
+        if personal and model is None:
+            self.message_bar.show_message(
+                "There is no personal model yet: correct a few drawings, then "
+                "Model ▸ Improve the model on my corrections.",
+                "warning",
+                tag="model",
+            )
+        if model != self._model:
+            self._model = model
+            self.request_model.emit(self._engine, self._model)
+        self._sync_model_actions()
+
+    def correct(self, digit: int) -> None:
+        """Save what is on screen as a drawing of ``digit``, to learn from later."""
+        result = self._last_result
+        if result is None or result.id != self._next_id:
+            self.statusBar().showMessage("Draw or open a digit first, then say what it is", 5000)
+            return
+        source = self.canvas.source()
+        if result.number is not None:
+            index = self.number_strip.selected()
+            if not 0 <= index < len(result.number.digits):
+                self.statusBar().showMessage("There is no digit to correct", 5000)
+                return
+            found = result.number.digits[index]
+            model_input, predicted = found.image, found.prediction.digit
+            x, y, w, h = found.box
+            crop = source[0][y : y + h, x : x + w] if source is not None else None
+            source_image = crop if crop is not None and crop.size else None
+        else:
+            if result.prediction is None or result.prediction.blank:
+                self.statusBar().showMessage("There is no digit to correct", 5000)
+                return
+            model_input, predicted = result.preprocessed.image, result.prediction.digit
+            source_image = source[0] if source is not None else None
+        try:
+            saved = self.corrections.add(digit, model_input, source_image, predicted)
+        except (OSError, CorrectionsError, ValueError) as exc:
+            self.message_bar.show_message(
+                f"Could not save the correction: {exc}. Your drawing is unchanged.", "error"
+            )
+            return
+        count = len(self.corrections)
+        what = "Kept" if predicted == digit else "Saved"
+        self.message_bar.show_message(
+            f"{what} as a {digit} ({count} correction{'s' if count != 1 else ''} so far). "
+            "Model ▸ Improve the model on my corrections learns from them.",
+            "info",
+            tag="correction",
+            action=("Undo", lambda: self._forget_correction(saved.id)),
+        )
+
+    def _forget_correction(self, correction_id: str) -> None:
+        try:
+            self.corrections.remove(correction_id)
+        except (KeyError, OSError, CorrectionsError):
+            return
+        self.statusBar().showMessage("Correction removed", 3000)
+
+    def improve_dialog(self) -> ImproveDialog:
+        """Open (or raise) the fine-tuning dialog."""
+        if self._improve_dialog is None:
+            self._improve_dialog = ImproveDialog(self.corrections, self)
+            self._improve_dialog.model_ready.connect(self._on_personal_model_ready)
+        elif not self._improve_dialog.running():
+            self._improve_dialog.deleteLater()
+            self._improve_dialog = None
+            return self.improve_dialog()  # a fresh one counts the new corrections
+        self._improve_dialog.show()
+        self._improve_dialog.raise_()
+        return self._improve_dialog
+
+    @Slot(str)
+    def _on_personal_model_ready(self, path: str) -> None:
+        self._model = None  # reload even when the personal model was in use already
+        self.use_personal_model(True)
+
+    def export_corrections(self) -> None:
+        if not len(self.corrections):
+            self.statusBar().showMessage("No corrections to export yet", 4000)
+            return
+        folder = settings.read("last_folder")
+        suggested = os.path.join(folder, "corrections.zip") if folder else "corrections.zip"
+        path, _ = QFileDialog.getSaveFileName(self, "Export corrections", suggested, "Zip (*.zip)")
+        if path:
+            if not path.lower().endswith(".zip"):
+                path += ".zip"
+            try:
+                n = self.corrections.export_zip(path)
+            except (OSError, CorrectionsError) as exc:
+                self.message_bar.show_message(f"Could not export the corrections: {exc}", "error")
+                return
+            self.statusBar().showMessage(f"Exported {n} corrections to {path}", 5000)
+
+    def import_corrections(self, path: str | None = None) -> int:
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import corrections", settings.read("last_folder"), "Zip (*.zip)"
+            )
+        if not path:
+            return 0
+        try:
+            n = self.corrections.import_zip(path)
+        except (OSError, CorrectionsError) as exc:
+            self.message_bar.show_message(
+                f"Could not import {os.path.basename(path)}: {exc}", "error", tag="open"
+            )
+            return 0
+        self.statusBar().showMessage(
+            f"Imported {n} corrections ({len(self.corrections)} in all)", 5000
+        )
+        return n
 
     def set_engine(self, engine: str) -> None:
         if engine == self._engine and self._model_info.get("engine") == engine:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
 _STYLES = {
     "error": "background:#fde2e1; color:#5c0b07; border:1px solid #e0a19d; border-radius:4px;",
@@ -34,9 +36,15 @@ class MessageBar(QFrame):
         close.setToolTip("Dismiss")
         close.setAccessibleName("Dismiss message")
         close.clicked.connect(self._on_close)
+        self.action_button = QPushButton(self)
+        self.action_button.setObjectName("messageAction")
+        self.action_button.clicked.connect(self._on_action)
+        self.action_button.hide()
+        self._action: Callable[[], None] | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self._label, 1)
+        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.level = ""
         self.tag = ""
@@ -45,8 +53,18 @@ class MessageBar(QFrame):
     def text(self) -> str:
         return self._label.text() if self.isVisibleTo(self.parentWidget()) else ""
 
-    def show_message(self, text: str, level: str = "error", tag: str = "") -> None:
-        """Show ``text``; ``tag`` names the message so it can be cleared by its cause."""
+    def show_message(
+        self,
+        text: str,
+        level: str = "error",
+        tag: str = "",
+        action: tuple[str, Callable[[], None]] | None = None,
+    ) -> None:
+        """Show ``text``; ``tag`` names the message so it can be cleared by its cause;
+        ``action`` (label, callback) adds a button (e.g. "Undo") that also dismisses it."""
+        self._action = action[1] if action else None
+        self.action_button.setText(action[0] if action else "")
+        self.action_button.setVisible(action is not None)
         self.level = level
         self.tag = tag or level
         self.setStyleSheet(f"#messageBar {{{_STYLES[level]}}} QLabel {{ border: none; }}")
@@ -59,6 +77,12 @@ class MessageBar(QFrame):
         if tag is None or self.tag == tag:
             self.level = self.tag = ""
             self.hide()
+
+    def _on_action(self) -> None:
+        action, self._action = self._action, None
+        self.clear_message()
+        if action is not None:
+            action()
 
     def _on_close(self) -> None:
         self.clear_message()

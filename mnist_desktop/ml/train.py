@@ -169,6 +169,33 @@ def combine(members: list):
     return keras.Model(inputs, logits, name="mnist_cnn_ensemble")
 
 
+def save_model_files(model, out: Path, card: dict) -> None:
+    """Write ``out`` (.keras), its .tflite and its .json card, all or none.
+
+    Each is written to a ``.part`` file first and the three are moved into
+    place together at the end, so the app never finds a half-written model
+    (or a model with another model's card). On failure the parts are removed.
+    """
+    from .export import write_litert
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    finals = [out, out.with_suffix(".tflite"), out.with_suffix(".json")]
+    parts = [out.with_name(out.stem + ".part.keras")] + [
+        f.with_name(f.name + ".part") for f in finals[1:]
+    ]
+    try:
+        model.save(parts[0])
+        write_litert(model, parts[1])
+        parts[2].write_text(json.dumps(card, indent=2) + "\n")
+    except BaseException:
+        for part in parts:
+            part.unlink(missing_ok=True)
+        raise
+    # Everything is written: move into place together.
+    for part, final in zip(parts, finals, strict=True):
+        os.replace(part, final)
+
+
 def train(
     data: Mnist,
     out: str | os.PathLike,
@@ -184,8 +211,6 @@ def train(
     """
     import keras
     import tensorflow as tf
-
-    from .export import write_litert
 
     config = config or TrainConfig()
     out = Path(out)
@@ -220,9 +245,6 @@ def train(
             )
 
     # ---- save: the model, its LiteRT export, the card ------------------------
-    tmp = out.with_name(out.stem + ".part.keras")
-    model.save(tmp)
-    tflite = write_litert(model, out.with_suffix(".tflite.part"))
     card = {
         "name": out.stem,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -262,10 +284,5 @@ def train(
             "python": platform.python_version(),
         },
     }
-    card_tmp = out.with_suffix(".json.part")
-    card_tmp.write_text(json.dumps(card, indent=2) + "\n")
-    # Everything is written: move into place together.
-    os.replace(tmp, out)
-    os.replace(tflite, out.with_suffix(".tflite"))
-    os.replace(card_tmp, out.with_suffix(".json"))
+    save_model_files(model, out, card)
     return card
