@@ -113,7 +113,8 @@ def photos(data: str, n: int, classifier) -> dict:
     }
 
 
-def drawings(classifier) -> dict:
+def drawing_set():
+    """The 810 canvas drawings: yields (digit, settings dict, 140 px raster)."""
     from PySide6.QtGui import QGuiApplication
 
     from mnist_desktop.gui.canvas import Stroke, render_strokes
@@ -121,8 +122,6 @@ def drawings(classifier) -> dict:
     from tests.helpers.strokes import digit_strokes
 
     _app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841
-    total = correct = 0
-    per_digit = np.zeros(10)
     for digit in range(10):
         for size in (90, 160, 240):
             for slant in (-0.15, 0.0, 0.2):
@@ -136,10 +135,18 @@ def drawings(classifier) -> dict:
                             Stroke(tuple((x, y, 1.0) for x, y in p), width) for p in paths
                         )
                         raster = qimage_to_gray(render_strokes(strokes))
-                        ok = classifier.classify(raster, "light").digit == digit
-                        correct += ok
-                        per_digit[digit] += ok
-                        total += 1
+                        where = {"size": size, "slant": slant, "width": width, "center": center}
+                        yield digit, where, raster
+
+
+def drawings(classifier) -> dict:
+    total = correct = 0
+    per_digit = np.zeros(10)
+    for digit, _, raster in drawing_set():
+        ok = classifier.classify(raster, "light").digit == digit
+        correct += ok
+        per_digit[digit] += ok
+        total += 1
     return {
         "accuracy": round(correct / total, 4),
         "n": total,

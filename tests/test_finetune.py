@@ -39,7 +39,9 @@ def corrections(mnist_sample):
 
 
 def config(**kw) -> FineTuneConfig:
-    base = dict(steps=30, batch_size=48, corrections_per_batch=16, learning_rate=1e-3)
+    base = dict(
+        steps=30, batch_size=48, corrections_per_batch=16, learning_rate=1e-2, check_every=10
+    )
     return FineTuneConfig(**{**base, **kw})
 
 
@@ -158,4 +160,27 @@ def test_bad_arguments_are_refused(base, tmp_path):
     one = (np.zeros((1, 28, 28), np.float32), np.array([3]))
     with pytest.raises(ValueError):
         fine_tune(base_path, one, data, tmp_path / "m.keras", config(corrections_per_batch=99))
+    assert not list(tmp_path.rglob("*"))
+
+
+def test_checkpoints_and_the_weights_kept(tuned):
+    _, card, _ = tuned
+    steps = [c["step"] for c in card["checkpoints"]]
+    assert steps == [10, 20, 30]
+    assert card["kept_step"] in steps
+    kept = next(c for c in card["checkpoints"] if c["step"] == card["kept_step"])
+    assert kept["corrections_right"] == max(c["corrections_right"] for c in card["checkpoints"])
+
+
+def test_nothing_is_saved_when_no_checkpoint_keeps_mnist(base, corrections, tmp_path):
+    base_path, data = base
+    out = tmp_path / "personal" / "mnist_cnn.keras"
+    with pytest.raises(FineTuneRejected, match="could not learn your 10 corrections"):
+        fine_tune(
+            base_path,
+            corrections,
+            data,
+            out,
+            config(steps=10, max_test_drop=1.0, max_validation_drop=-1.0),
+        )
     assert not list(tmp_path.rglob("*"))
