@@ -159,6 +159,12 @@ class DrawingCanvas(QWidget):
         self._selected_box = -1
         self._current: list[tuple[float, float, float]] | None = None
         self._current_width = float(self.pen_width)
+        # The ink as shown, at screen resolution: painting thick anti-aliased
+        # vector strokes costs milliseconds a frame, blitting this image a
+        # fraction of one.  The pen adds each segment to it as it moves; it is
+        # redrawn from the vectors when the state, size, DPI or palette change.
+        self._ink_layer: QImage | None = None
+        self._ink_key: tuple = ()
 
     # -- state -------------------------------------------------------------
     def state(self) -> CanvasState:
@@ -192,6 +198,7 @@ class DrawingCanvas(QWidget):
         self._boxes = []
         self._raster = render_strokes(state.strokes, columns=state.columns)
         self._qimage = rgba_to_qimage(state.image) if state.image is not None else None
+        self._ink_layer = None
         self.update()
         self.state_changed.emit()
 
@@ -302,11 +309,13 @@ class DrawingCanvas(QWidget):
             # Drawing over an opened image starts a new drawing.
             self._raster = render_strokes((), columns=self.columns)
             self._qimage = None
+            self._ink_layer = None
         self._boxes = []
         x, y = self._to_canvas(pos)
         self._current = [(x, y, pressure)]
         self._current_width = float(self.pen_width)
         self._paint_raster_segment(None, self._current[0])
+        self._paint_ink_segment(None, self._current[0])
         self.update()
         self.drawing_changed.emit()
 
@@ -320,6 +329,7 @@ class DrawingCanvas(QWidget):
         point = (x, y, pressure)
         self._current.append(point)
         self._paint_raster_segment(last, point)
+        self._paint_ink_segment(last, point)
         self.update()
         self.drawing_changed.emit()
 
@@ -334,6 +344,46 @@ class DrawingCanvas(QWidget):
     def _cancel_stroke(self) -> None:
         if self._current is not None:
             self._apply(self._state)
+
+    def _ink_transform(self, painter: QPainter) -> None:
+        """Canvas pixels -> pixels of the ink layer."""
+        scale = self._ink_layer.height() / CANVAS_SIZE
+        painter.scale(scale, scale)
+
+    def _ensure_ink_layer(self, rect: QRectF, ink: QColor) -> QImage:
+        dpr = self.devicePixelRatioF()
+        key = (round(rect.width() * dpr), round(rect.height() * dpr), ink.rgba())
+        if self._ink_layer is None or key != self._ink_key:
+            layer = QImage(
+                max(1, key[0]), max(1, key[1]), QImage.Format.Format_ARGB32_Premultiplied
+            )
+            layer.fill(Qt.GlobalColor.transparent)
+            self._ink_layer, self._ink_key = layer, key
+            painter = QPainter(layer)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self._ink_transform(painter)
+            over_image = self._current is not None and self._state.image is not None
+            for stroke in () if over_image else self._state.strokes:
+                paint_stroke(painter, stroke, ink)
+            if self._current:
+                paint_stroke(painter, Stroke(tuple(self._current), self._current_width), ink)
+            painter.end()
+        return self._ink_layer
+
+    def _paint_ink_segment(self, a, b) -> None:
+        """Add one pen segment to the ink layer (when there is one to add to)."""
+        if self._ink_layer is None:
+            return
+        painter = QPainter(self._ink_layer)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._ink_transform(painter)
+        ink = QColor.fromRgba(self._ink_key[2])
+        painter.setPen(_pen(ink, _segment_width(self._current_width, b[2])))
+        if a is None:
+            painter.drawPoint(QPointF(b[0], b[1]))
+        else:
+            painter.drawLine(QPointF(a[0], a[1]), QPointF(b[0], b[1]))
+        painter.end()
 
     def _paint_raster_segment(self, a, b) -> None:
         painter = QPainter(self._raster)
@@ -397,16 +447,7 @@ class DrawingCanvas(QWidget):
             target.moveCenter(rect.center())
             painter.drawImage(target, self._qimage)
         ink = palette.color(QPalette.ColorRole.Text)
-        painter.save()
-        painter.translate(rect.topLeft())
-        painter.scale(rect.height() / CANVAS_SIZE, rect.height() / CANVAS_SIZE)
-        over_image = self._current is not None and self._state.image is not None
-        strokes = () if over_image else self._state.strokes
-        for stroke in strokes:
-            paint_stroke(painter, stroke, ink)
-        if self._current:
-            paint_stroke(painter, Stroke(tuple(self._current), self._current_width), ink)
-        painter.restore()
+        painter.drawImage(rect, self._ensure_ink_layer(rect, ink))
         if self._boxes and self._current is None:
             self._paint_boxes(painter, palette)
         if self.is_empty():
