@@ -263,8 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--members",
         type=int,
-        default=2,
-        help="networks to train (seeds SEED, SEED+1, ...) and average (default: 2, as bundled)",
+        default=1,
+        help="networks to train (seeds SEED, SEED+1, ...) and average (default: 1, as bundled)",
     )
     p.add_argument(
         "--out",

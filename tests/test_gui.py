@@ -403,3 +403,35 @@ def test_an_image_given_at_start_is_opened(qtbot, clean_settings, photo_of_six):
     win.show()
     qtbot.waitUntil(lambda: win.canvas.state().image is not None, timeout=TIMEOUT)
     qtbot.waitUntil(lambda: win.prediction_label.text() == "6", timeout=TIMEOUT)
+
+
+def test_canvas_shows_the_ink_and_follows_the_palette(qtbot, window):
+    """The canvas paints its ink from a cached layer: it must show every stroke,
+    the one being drawn too, and take the palette's new colours."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QColor, QPalette
+
+    from tests.helpers.qt import _send, to_widget
+
+    canvas = window.canvas
+
+    def colour_at(x: float, y: float) -> QColor:
+        p = to_widget(canvas, x, y)
+        return canvas.grab().toImage().pixelColor(round(p.x()), round(p.y()))
+
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    _send(canvas, QEvent.Type.MouseButtonPress, to_widget(canvas, 60, 140), left, left)
+    for x in range(70, 230, 10):
+        _send(canvas, QEvent.Type.MouseMove, to_widget(canvas, x, 140), none, left)
+    assert colour_at(150, 140).lightness() < 60  # mid-stroke: the segments so far show
+    assert colour_at(150, 40).lightness() > 200  # paper
+    _send(canvas, QEvent.Type.MouseButtonRelease, to_widget(canvas, 220, 140), left, none)
+    assert colour_at(150, 140).lightness() < 60
+    dark = QPalette(canvas.palette())
+    dark.setColor(QPalette.ColorRole.Base, QColor("#202020"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#f0f0f0"))
+    canvas.setPalette(dark)
+    assert colour_at(150, 140).lightness() > 200  # light ink on a dark theme
+    assert colour_at(150, 40).lightness() < 60
+    window.canvas.undo_stack.undo()
+    assert colour_at(150, 140).lightness() < 60  # the stroke is gone
