@@ -113,13 +113,15 @@ def photos(data: str, n: int, classifier) -> dict:
     }
 
 
-def drawing_set():
-    """The 810 canvas drawings: yields (digit, settings dict, 140 px raster)."""
+def drawing_set(hand: dict | None = None):
+    """The 810 canvas drawings: yields (digit, settings dict, 140 px raster).
+
+    ``hand``: the pen paths (default ``tests.helpers.strokes.DIGITS``)."""
     from PySide6.QtGui import QGuiApplication
 
     from mnist_desktop.gui.canvas import Stroke, render_strokes
     from mnist_desktop.gui.qtimage import qimage_to_gray
-    from tests.helpers.strokes import digit_strokes
+    from tests.helpers.strokes import DIGITS, digit_strokes
 
     _app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841
     for digit in range(10):
@@ -130,7 +132,7 @@ def drawing_set():
                         half = size / 2
                         cx = min(max(center[0], half * 0.8), 280 - half * 0.8)
                         cy = min(max(center[1], half), 280 - half)
-                        paths = digit_strokes(digit, size, (cx, cy), slant)
+                        paths = digit_strokes(digit, size, (cx, cy), slant, hand=hand or DIGITS)
                         strokes = tuple(
                             Stroke(tuple((x, y, 1.0) for x, y in p), width) for p in paths
                         )

@@ -8,14 +8,15 @@ batch-normalisation layers are frozen: their statistics come from 55,000
 images and must not be dragged by a few dozen drawings.  Plain SGD with
 momentum, not Adam: measured here, Adam's per-weight normalised steps moved
 even the weights with nothing to learn, and MNIST accuracy fell 0.15 points in
-100 steps at a tenth of this learning rate.
+100 steps at a tenth of this learning rate; SGD at 3e-4 still cost 0.2 points
+where 1e-4 cost 0.03 (benchmarks/corrections.py).
 
 Every ``check_every`` steps the model is measured on the validation split and
 on the corrections; the weights kept are those with the most corrections
-right whose validation accuracy stayed within ``max_validation_drop``
-(:class:`_Keeper`).  MNIST test accuracy is then measured, before and after,
-through the app's own preprocessing; if it drops by more than
-``max_test_drop`` the result is refused (:class:`FineTuneRejected`) and nothing is written, so the app never
+right, then the best validation accuracy (:class:`_Keeper`).  MNIST test
+accuracy is then measured, before and after, through the app's own
+preprocessing; if it drops by more than ``max_test_drop`` the result is
+refused (:class:`FineTuneRejected`) and nothing is written, so the app never
 silently gets worse.  Files are written like :func:`train.train` writes them:
 temporary parts first, then all moved into place together.  No Qt here: the
 GUI runs :func:`fine_tune` in a worker thread and passes ``progress`` and
@@ -53,12 +54,12 @@ class FineTuneConfig:
     steps: int = 200
     batch_size: int = 128
     corrections_per_batch: int = 16
-    learning_rate: float = 3e-4
+    learning_rate: float = 1e-4
     optimizer: str = "sgd"
     """'sgd' (with momentum 0.9) or 'adam'."""
     max_validation_drop: float | None = None
     """The largest validation accuracy drop a kept checkpoint may show; None:
-    half of ``max_test_drop``."""
+    no limit (the test guard decides; see :class:`_Keeper`)."""
     check_every: int = 20
     """Steps between checks of the validation accuracy (see :class:`_Keeper`)."""
     seed: int = 1
@@ -335,30 +336,30 @@ def fine_tune(
 
 
 class _Keeper:
-    """Keeps the weights that learn the most corrections while MNIST holds.
+    """Keeps the weights that learn the most corrections and forget the least.
 
     Every ``config.check_every`` steps the model is measured on the
     validation split (never the test set) and on the corrections; the weights
-    with the most corrections right among those whose validation accuracy is
-    within ``config.max_validation_drop`` of the start are kept (later wins a tie:
-    more practice).  The test set then judges only the weights kept.
+    kept have the most corrections right, then the best validation accuracy
+    (then the most practice), among those within ``config.max_validation_drop``
+    of the start when that is set.  The test set then judges only the weights
+    kept.  No validation threshold by default: on 5,000 images a few
+    borderline digits flip whenever the weights move (measured here: ±0.1
+    points over 100 steps of fine-tuning on correctly labelled MNIST digits),
+    so a tight threshold refuses everything, and the bundled model was chosen
+    for its validation score, so any change looks worse there.
     """
 
     def __init__(self, model, x_val, y_val, x_corr, y_corr, config: FineTuneConfig) -> None:
         self.model = model
         self.x_val, self.y_val, self.x_corr, self.y_corr = x_val, y_val, x_corr, y_corr
         self.config = config
-        # By default half the allowed test drop: the test set, judged
-        # afterwards, is not the validation split, and the margin keeps the
-        # final guard from refusing what validation accepted.
-        self.max_drop = (
-            config.max_test_drop / 2
-            if config.max_validation_drop is None
-            else config.max_validation_drop
-        )
+        limit = config.max_validation_drop
+        self.max_drop = float("inf") if limit is None else limit
         self.val_right_before = self._right(x_val, y_val)
         self.best_step = 0
-        self.best_right = self._right(x_corr, y_corr)
+        # The start is kept only if no checkpoint is allowed or gets as many right.
+        self.best_key = (self._right(x_corr, y_corr), -1, 0)
         self.best_weights = model.get_weights()
         self.history: list[dict] = []
 
@@ -376,8 +377,9 @@ class _Keeper:
                 "corrections_right": corr_right,
             }
         )
-        if drop <= self.max_drop + 1e-9 and corr_right >= self.best_right:
-            self.best_step, self.best_right = step, corr_right
+        key = (corr_right, val_right, step)
+        if drop <= self.max_drop + 1e-9 and key > self.best_key:
+            self.best_step, self.best_key = step, key
             self.best_weights = self.model.get_weights()
 
     def callback(self):

@@ -50,21 +50,62 @@ DIGITS: dict[int, list[list[tuple[float, float]]]] = {
 }
 
 
+SECOND_HAND: dict[int, list[list[tuple[float, float]]]] = {
+    # Another person's habits: a slashed zero, a 1 with a flag and a foot, a
+    # looped 2, a flat-topped 3, an open 4, a 5 whose bar comes last, a 6 with a
+    # straight back, an 8 of two circles, a 7 with a crossbar, a 9 with a
+    # straight stem.
+    0: [_arc(0.5, 0.5, 0.28, 0.45, -90, 270, 40), _line((0.8, 0.1), (0.2, 0.9), 12)],
+    1: [
+        _line((0.25, 0.3), (0.6, 0.05), 8) + _line((0.6, 0.05), (0.6, 0.95), 16),
+        _line((0.3, 0.95), (0.9, 0.95), 8),
+    ],
+    2: [
+        _arc(0.5, 0.3, 0.3, 0.25, 200, 360 + 30, 20)
+        + _line((0.76, 0.43), (0.25, 0.9), 12)
+        + _arc(0.35, 0.85, 0.12, 0.1, 0, 360, 16)[::-1]
+        + _line((0.35, 0.95), (0.9, 0.95), 8)
+    ],
+    3: [
+        _line((0.2, 0.08), (0.8, 0.08), 8)
+        + _line((0.8, 0.08), (0.45, 0.42), 8)
+        + _arc(0.48, 0.7, 0.32, 0.26, 270, 520, 22)
+    ],
+    4: [
+        _line((0.15, 0.05), (0.15, 0.55), 10) + _line((0.15, 0.55), (0.88, 0.55), 10),
+        _line((0.7, 0.05), (0.7, 0.97), 14),
+    ],
+    5: [
+        _line((0.3, 0.06), (0.25, 0.45), 8) + _arc(0.5, 0.68, 0.3, 0.27, 230, 500, 24),
+        _line((0.3, 0.06), (0.8, 0.06), 8),
+    ],
+    6: [_line((0.7, 0.05), (0.25, 0.6), 12) + _arc(0.5, 0.72, 0.27, 0.24, 180, 540, 28)],
+    7: [
+        _line((0.15, 0.08), (0.85, 0.08), 10) + _line((0.85, 0.08), (0.4, 0.96), 16),
+        _line((0.35, 0.52), (0.85, 0.52), 8),
+    ],
+    8: [_arc(0.5, 0.25, 0.22, 0.2, 90, 450, 30), _arc(0.5, 0.72, 0.3, 0.25, 270, 630, 32)],
+    9: [_arc(0.45, 0.25, 0.3, 0.2, 0, 360, 30) + _line((0.75, 0.25), (0.75, 0.96), 14)],
+}
+
+
 def digit_strokes(
     digit: int,
     size: float = 200.0,
     center: tuple[float, float] = (140.0, 140.0),
     slant: float = 0.0,
     aspect: float = 0.75,
+    hand: dict[int, list[list[tuple[float, float]]]] = DIGITS,
 ) -> list[list[tuple[float, float]]]:
     """The strokes of ``digit`` in canvas pixels: ``size`` tall, centred at ``center``.
 
     ``slant`` leans the digit (x shifts by slant * height above the centre);
-    ``aspect`` is width over height of the unit box.
+    ``aspect`` is width over height of the unit box; ``hand`` is whose
+    habits (:data:`DIGITS` or :data:`SECOND_HAND`).
     """
     cx, cy = center
     out = []
-    for stroke in DIGITS[digit]:
+    for stroke in hand[digit]:
         pts = []
         for x, y in stroke:
             px = (x - 0.5) * size * aspect
