@@ -580,9 +580,9 @@ class MainWindow(QMainWindow):
         self._last_result = None
         self._last_result_id = self._next_id
         self._set_answer("–")
-        self.confidence_label.setText("Draw a digit, or open an image")
-        self.input_view.set_array(None)
         hint = "Write a number" if self.mode == "number" else "Draw a digit"
+        self.confidence_label.setText(f"{hint}, or open an image")
+        self.input_view.set_array(None)
         self.chart.clear("No model loaded" if self._model_error and not self._model_info else hint)
         self.number_strip.clear(hint)
 
