@@ -67,3 +67,21 @@ def clean_settings(_qt_test_settings):
     QSettings().clear()
     yield
     QSettings().clear()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, mnist_sample):
+    """A two-network model trained for one epoch on 300 fixture digits, with the
+    real training code: (model path, card, the data set it was trained on)."""
+    from mnist_desktop.ml.data import Mnist
+    from mnist_desktop.ml.train import TrainConfig, train
+
+    images, labels = mnist_sample
+    data = Mnist(
+        images[:400], labels[:400], images[400:500], labels[400:500], "fixture", {"x": "y"}
+    )
+    out = tmp_path_factory.mktemp("model") / "tiny.keras"
+    card = train(
+        data, out, TrainConfig(epochs=1, batch_size=64, validation_size=100, members=2), verbose=0
+    )
+    return out, card, data

@@ -7,10 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from mnist_desktop.ml.data import Mnist
 from mnist_desktop.ml.finetune import Cancelled, FineTuneConfig, FineTuneRejected, fine_tune
 from mnist_desktop.ml.inference import load_classifier
-from mnist_desktop.ml.train import TrainConfig, train
 from mnist_desktop.preprocess import preprocess_batch
 
 WRONG = 7
@@ -18,15 +16,8 @@ WRONG = 7
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory, mnist_sample):
-    images, labels = mnist_sample
-    data = Mnist(
-        images[:400], labels[:400], images[400:500], labels[400:500], "fixture", {"x": "y"}
-    )
-    out = tmp_path_factory.mktemp("base") / "base.keras"
-    train(
-        data, out, TrainConfig(epochs=1, batch_size=64, validation_size=100, members=2), verbose=0
-    )
+def base(tiny_model):
+    out, _, data = tiny_model
     return out, data
 
 

@@ -7,14 +7,14 @@ import shutil
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QFileDialog
 
 from mnist_desktop import settings
 from mnist_desktop.corrections import CorrectionStore
 from mnist_desktop.gui import MainWindow
 from mnist_desktop.resources import default_model_path
+from tests.helpers.qt import click
 from tests.helpers.strokes import digit_strokes
 from tests.test_data import idx_bytes
 from tests.test_gui import TIMEOUT, draw_and_wait, wait_ready
@@ -39,20 +39,7 @@ def window(qtbot, clean_settings, store):
 
 
 def click_bar(chart, digit: int) -> None:
-    pos = QPointF(chart.width() / 10 * (digit + 0.5), chart.height() / 2)
-    for kind, buttons in (
-        (QEvent.Type.MouseButtonPress, Qt.MouseButton.LeftButton),
-        (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton),
-    ):
-        event = QMouseEvent(
-            kind,
-            pos,
-            chart.mapToGlobal(pos),
-            Qt.MouseButton.LeftButton,
-            buttons,
-            Qt.KeyboardModifier.NoModifier,
-        )
-        QApplication.sendEvent(chart, event)
+    click(chart, QPointF(chart.width() / 10 * (digit + 0.5), chart.height() / 2))
 
 
 def test_clicking_the_right_digit_saves_the_drawing(qtbot, window, store):

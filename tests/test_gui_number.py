@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 
 from mnist_desktop import settings
 from mnist_desktop.gui import MainWindow
 from tests.helpers.images import encode, number_row, on_paper
-from tests.helpers.qt import draw
+from tests.helpers.qt import click, draw
 from tests.helpers.strokes import digit_strokes, number_strokes
 from tests.test_gui import TIMEOUT, draw_and_wait, wait_ready, wait_result
 
@@ -36,22 +36,6 @@ def write_number(qtbot, window: MainWindow, text: str):
     )
     qtbot.waitUntil(lambda: window._last_result_id == window._next_id, timeout=TIMEOUT)
     return window._last_result
-
-
-def click(widget, pos: QPointF) -> None:
-    for kind, buttons in (
-        (QEvent.Type.MouseButtonPress, Qt.MouseButton.LeftButton),
-        (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton),
-    ):
-        event = QMouseEvent(
-            kind,
-            pos,
-            widget.mapToGlobal(pos),
-            Qt.MouseButton.LeftButton,
-            buttons,
-            Qt.KeyboardModifier.NoModifier,
-        )
-        QApplication.sendEvent(widget, event)
 
 
 def test_digit_mode_is_the_default(window):

@@ -7,21 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from mnist_desktop.ml.data import Mnist
 from mnist_desktop.ml.inference import load_classifier
-from mnist_desktop.ml.train import TrainConfig, split_validation, train
+from mnist_desktop.ml.train import split_validation
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, mnist_sample):
-    images, labels = mnist_sample
-    data = Mnist(
-        images[:400], labels[:400], images[400:500], labels[400:500], "fixture", {"x": "y"}
-    )
-    out = tmp_path_factory.mktemp("model") / "tiny.keras"
-    card = train(
-        data, out, TrainConfig(epochs=1, batch_size=64, validation_size=100, members=2), verbose=0
-    )
+def trained(tiny_model):
+    out, card, _ = tiny_model
     return out, card
 
 

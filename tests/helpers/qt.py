@@ -41,3 +41,10 @@ def drag(canvas, points, qtbot=None, pause_ms: int = 0) -> None:
 def draw(canvas, strokes, qtbot=None, pause_ms: int = 0) -> None:
     for stroke in strokes:
         drag(canvas, stroke, qtbot, pause_ms)
+
+
+def click(widget: QWidget, pos: QPointF) -> None:
+    """A left click (press and release) at ``pos`` in widget coordinates."""
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    _send(widget, QEvent.Type.MouseButtonPress, pos, left, left)
+    _send(widget, QEvent.Type.MouseButtonRelease, pos, left, none)
