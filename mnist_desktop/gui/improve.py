@@ -148,8 +148,8 @@ class ImproveDialog(QDialog):
             f"<p>You have saved <b>{n}</b> correction{'s' if n != 1 else ''}"
             f"{f' ({per_digit})' if per_digit else ''}.</p>"
             "<p>A copy of the bundled model is trained further on them, mixed with MNIST "
-            "training digits so that it does not forget what it knew. It takes a few "
-            "minutes; you can keep drawing meanwhile. The result is kept only if its "
+            "training digits so that it does not forget what it knew. It takes a minute or "
+            "two; you can keep drawing meanwhile. The result is kept only if its "
             "MNIST accuracy stays within 0.1 points of the bundled model's.</p>"
         )
         intro.setWordWrap(True)
