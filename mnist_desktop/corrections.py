@@ -11,6 +11,7 @@ Layout under the store's root::
     labels.csv            id,label,predicted,created,input,source
     inputs/<id>.png       the model input: 8-bit grey, white digit on black
     sources/<id>.png      the original drawing or image (optional)
+    strokes/<id>.json     the drawing as vector strokes, when it was drawn (optional)
     personal/mnist_cnn.keras (.tflite, .json)  the fine-tuned model
 
 ``labels.csv`` is the index: it is rewritten atomically (temporary file, fsync,
@@ -24,6 +25,7 @@ import csv
 import datetime as _dt
 import hashlib
 import io
+import json
 import os
 import re
 import secrets
@@ -47,6 +49,7 @@ HEADER = ["id", "label", "predicted", "created", "input", "source"]
 LABELS = "labels.csv"
 INPUTS = "inputs"
 SOURCES = "sources"
+STROKES = "strokes"
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_ROWS = 100_000
@@ -281,14 +284,28 @@ class CorrectionStore:
         return x, np.array([c.label for c in items], dtype=np.int32)
 
     # ---- writing ---------------------------------------------------------------
+    def strokes(self, correction: Correction) -> dict | None:
+        """The vector drawing saved with ``correction``, or None."""
+        try:
+            return json.loads(self.path(f"{STROKES}/{correction.id}.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+
     def add(
         self,
         label: int,
         model_input: np.ndarray,
         source: np.ndarray | None = None,
         predicted: int | None = None,
+        strokes: dict | None = None,
     ) -> Correction:
-        """Save a drawing with its right ``label``; ``model_input`` is 28 x 28 floats in [0, 1]."""
+        """Save a drawing with its right ``label``; ``model_input`` is 28 x 28 floats in [0, 1].
+
+        ``strokes``: the drawing as vectors (JSON-serialisable), e.g.
+        ``{"canvas": [280, 280], "strokes": [{"width": 24, "points": [[x, y, pressure], ...]}]}``,
+        so it can be rendered again at any resolution.
+        """
+        blob = _strokes_json(strokes) if strokes is not None else None
         label = _check_label(label, "label")
         if predicted is not None:
             predicted = _check_label(predicted, "predicted")
@@ -304,6 +321,8 @@ class CorrectionStore:
                 input_file="",
             )
             self._write_images(correction, pixels, src)
+            if blob is not None:
+                _write_atomic(self.path(f"{STROKES}/{correction.id}.json"), blob)
             self._write_index([*items, correction])
         return correction
 
@@ -324,11 +343,11 @@ class CorrectionStore:
         with self._lock:
             if self.labels_path.exists():
                 self._write_index([])
-            for folder in (INPUTS, SOURCES):
+            for folder in (INPUTS, SOURCES, STROKES):
                 shutil.rmtree(self.root / folder, ignore_errors=True)
 
     def _unlink(self, c: Correction) -> None:
-        for rel in (c.input_file, c.source_file):
+        for rel in (c.input_file, c.source_file, f"{STROKES}/{c.id}.json"):
             if rel:
                 self.path(rel).unlink(missing_ok=True)
 
@@ -357,6 +376,9 @@ class CorrectionStore:
             items = self.all()
             blobs: list[tuple[str, bytes]] = []
             for c in items:
+                drawn = f"{STROKES}/{c.id}.json"
+                if self.path(drawn).is_file():
+                    blobs.append((drawn, self.path(drawn).read_bytes()))
                 for rel in (c.input_file, c.source_file):
                     if rel:
                         try:
@@ -430,7 +452,7 @@ class CorrectionStore:
             except ValueError as exc:
                 raise CorrectionsError(f"{LABELS} in {name}: {exc}; not imported") from exc
 
-            staged: list[tuple[Correction, np.ndarray, np.ndarray | None]] = []
+            staged: list[tuple[Correction, np.ndarray, np.ndarray | None, bytes | None]] = []
             seen: set[str] = set()
             for line, row in enumerate(rows, start=2):
                 where = f"{name}, {LABELS} line {line}"
@@ -458,17 +480,45 @@ class CorrectionStore:
                     continue
                 seen.add(cid)
                 correction = Correction(cid, label, predicted, created, "")
-                staged.append((correction, pixels, src))
+                drawn = f"{STROKES}/{cid}.json"
+                blob = None
+                if drawn in infos:
+                    try:
+                        blob = _strokes_json(json.loads(read(drawn).decode("utf-8")))
+                    except (ValueError, UnicodeDecodeError) as exc:
+                        raise CorrectionsError(f"{drawn} in {name}: {exc}; not imported") from exc
+                staged.append((correction, pixels, src, blob))
 
         with self._lock:
             items = self.all()
             present = {c.id for c in items}
             new = [s for s in staged if s[0].id not in present]
-            for correction, pixels, src in new:
+            for correction, pixels, src, blob in new:
                 self._write_images(correction, pixels, src)
+                if blob is not None:
+                    _write_atomic(self.path(f"{STROKES}/{correction.id}.json"), blob)
             if new:
                 self._write_index([*items, *(s[0] for s in new)])
         return len(new)
+
+
+def _strokes_json(strokes: dict) -> bytes:
+    """Check a vector drawing (a dict with a list of strokes of points) and encode it."""
+    if not isinstance(strokes, dict) or not isinstance(strokes.get("strokes"), list):
+        raise ValueError("a drawing must be a dict with a list of 'strokes'")
+    for stroke in strokes["strokes"]:
+        points = stroke.get("points") if isinstance(stroke, dict) else None
+        if not isinstance(points, list) or not all(
+            isinstance(p, list | tuple)
+            and 2 <= len(p) <= 3
+            and all(isinstance(v, int | float) for v in p)
+            for p in points
+        ):
+            raise ValueError("each stroke needs 'points': a list of [x, y] or [x, y, pressure]")
+    blob = json.dumps(strokes, separators=(",", ":")).encode("utf-8")
+    if len(blob) > MAX_MEMBER_BYTES:
+        raise ValueError("the drawing is too large")
+    return blob
 
 
 def _check_label(value: int, what: str) -> int:

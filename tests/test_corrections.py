@@ -302,3 +302,47 @@ def test_default_root_follows_xdg_without_override(monkeypatch, tmp_path):
 def test_correction_is_a_plain_record():
     c = Correction("x", 1, None, "2026-01-01T00:00:00+00:00", "inputs/x.png")
     assert c.source_file is None
+
+
+DRAWING = {
+    "canvas": [280, 280],
+    "strokes": [{"width": 24, "points": [[40.0, 50.0, 1.0], [200.5, 220.0, 0.5]]}],
+}
+
+
+def test_vector_strokes_round_trip_export_import_and_remove(store, tmp_path):
+    kept = store.add(7, digit_input(1), predicted=1, strokes=DRAWING)
+    plain = store.add(3, digit_input(2))
+    assert store.strokes(kept) == DRAWING and store.strokes(plain) is None
+    store.export_zip(tmp_path / "c.zip")
+    assert f"strokes/{kept.id}.json" in zipfile.ZipFile(tmp_path / "c.zip").namelist()
+    other = CorrectionStore(tmp_path / "other")
+    assert other.import_zip(tmp_path / "c.zip") == 2
+    by_label = {c.label: c for c in other.all()}
+    assert other.strokes(by_label[7]) == DRAWING and other.strokes(by_label[3]) is None
+    store.remove(kept.id)
+    assert not (store.root / "strokes" / f"{kept.id}.json").exists()
+
+
+@pytest.mark.parametrize(
+    "strokes",
+    [
+        [1, 2],
+        {"strokes": "no"},
+        {"strokes": [{"points": [[1]]}]},
+        {"strokes": [{"points": [["a", 2]]}]},
+    ],
+)
+def test_malformed_strokes_are_refused(store, strokes):
+    with pytest.raises(ValueError):
+        store.add(1, digit_input(0), strokes=strokes)
+    assert len(store) == 0
+
+
+def test_a_zip_with_malformed_strokes_is_rejected_whole(store, tmp_path):
+    files = good_zip_files()
+    files["strokes/abc-1.json"] = b"{not json"
+    make_zip(tmp_path / "bad.zip", files)
+    with pytest.raises(CorrectionsError, match="strokes"):
+        store.import_zip(tmp_path / "bad.zip")
+    assert len(store) == 0

@@ -54,6 +54,12 @@ def test_clicking_the_right_digit_saves_the_drawing(qtbot, window, store):
     assert np.abs(x[0] - window._last_result.preprocessed.image).max() <= 1 / 255
     source = store.source_image(items[0])
     assert source is not None and source.shape == window.canvas.drawing_array().shape
+    drawing = store.strokes(items[0])  # the original strokes, as vectors
+    assert drawing["canvas"] == [280, 280]
+    strokes = window.canvas.state().strokes
+    assert [s["points"] for s in drawing["strokes"]] == [
+        [list(p) for p in s.points] for s in strokes
+    ]
     assert window.message_bar.level == "info" and "as a 9" in window.message_bar.text()
     # The drawing is still there, untouched.
     assert len(window.canvas.state().strokes) == len(digit_strokes(4))
@@ -87,6 +93,9 @@ def test_correcting_one_digit_of_a_number(qtbot, window, store):
     source = store.source_image(item)
     w, h = result.number.digits[3].box[2:]
     assert source.shape[:2] == (h, w)
+    drawing = store.strokes(item)
+    assert drawing["canvas"] == [840, 280] and len(drawing["digit_box"]) == 4
+    assert drawing["digit_box"][0] > 420  # the last digit is on the right
 
 
 def test_export_and_import_through_the_window(qtbot, window, store, tmp_path, monkeypatch):

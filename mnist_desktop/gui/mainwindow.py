@@ -45,7 +45,7 @@ from mnist_desktop.files import IMAGE_SUFFIXES
 from mnist_desktop.ml.inference import Prediction
 from mnist_desktop.resources import assets_dir
 
-from .canvas import DrawingCanvas
+from .canvas import CANVAS_SIZE, DrawingCanvas
 from .chart import ProbabilityChart
 from .folder import FolderDialog
 from .improve import ImproveDialog, personal_model_exists
@@ -785,7 +785,9 @@ class MainWindow(QMainWindow):
             model_input, predicted = result.preprocessed.image, result.prediction.digit
             source_image = source[0] if source is not None else None
         try:
-            saved = self.corrections.add(digit, model_input, source_image, predicted)
+            saved = self.corrections.add(
+                digit, model_input, source_image, predicted, self._drawing_strokes(result)
+            )
         except (OSError, CorrectionsError, ValueError) as exc:
             self.message_bar.show_message(
                 f"Could not save the correction: {exc}. Your drawing is unchanged.", "error"
@@ -800,6 +802,24 @@ class MainWindow(QMainWindow):
             tag="correction",
             action=("Undo", lambda: self._forget_correction(saved.id)),
         )
+
+    def _drawing_strokes(self, result: Result) -> dict | None:
+        """The drawing on the canvas as vectors, for the corrections set (None: an image)."""
+        state = self.canvas.state()
+        if not state.strokes:
+            return None
+        drawing = {
+            "canvas": [CANVAS_SIZE * state.columns, CANVAS_SIZE],
+            "strokes": [
+                {"width": s.width, "points": [list(p) for p in s.points]} for s in state.strokes
+            ],
+        }
+        if result.number is not None:
+            # The digit corrected, as a box in canvas pixels.
+            x, y, w, h = result.number.digits[self.number_strip.selected()].box
+            scale = CANVAS_SIZE / max(1, result.source_size[1])
+            drawing["digit_box"] = [round(v * scale, 1) for v in (x, y, w, h)]
+        return drawing
 
     def _forget_correction(self, correction_id: str) -> None:
         try:
