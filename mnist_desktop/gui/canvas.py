@@ -1,11 +1,13 @@
 """The freehand canvas: strokes with undo/redo, or an opened image.
 
 The drawing lives at a fixed internal resolution (:data:`CANVAS_SIZE` pixels
-square) whatever the widget's size or the screen's DPI, as vector strokes and
-as a greyscale raster (white ink on black, the model's polarity) that is
-updated segment by segment while the pen moves.  The widget paints the strokes
-as vectors in the palette's colours, so it is crisp at any scale and follows
-light and dark themes.
+high, one square wide for a digit or several for a number) whatever the
+widget's size or the screen's DPI, as vector strokes and as a greyscale raster
+(white ink on black, the model's polarity) that is updated segment by segment
+while the pen moves.  On screen the strokes are rendered from the vectors in
+the palette's colours at the screen's resolution, so they are crisp at any
+scale and follow light and dark themes; that rendering is cached and extended
+segment by segment too.
 """
 
 from __future__ import annotations

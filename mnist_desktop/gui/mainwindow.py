@@ -750,6 +750,7 @@ class MainWindow(QMainWindow):
         settings.write("model", "personal" if personal else "bundled")
         model = self._chosen_model()
         if personal and model is None:
+            settings.write("model", "bundled")
             self.message_bar.show_message(
                 "There is no personal model yet: correct a few drawings, then "
                 "Model ▸ Improve the model on my corrections.",
