@@ -435,3 +435,33 @@ def test_canvas_shows_the_ink_and_follows_the_palette(qtbot, window):
     assert colour_at(150, 40).lightness() < 60
     window.canvas.undo_stack.undo()
     assert colour_at(150, 140).lightness() < 60  # the stroke is gone
+
+
+def test_a_new_stroke_is_answered_at_once(qtbot, window):
+    """The throttle lets the first update of every stroke through at once, even
+    right after the pen was lifted (a 4 drawn in two quick strokes)."""
+    from PySide6.QtCore import QEvent
+
+    from tests.helpers.qt import _send, to_widget
+
+    first, second = digit_strokes(4)
+    drag(window.canvas, first)
+    sent = []
+    window.request_classification.connect(sent.append)
+    left = Qt.MouseButton.LeftButton
+    _send(
+        window.canvas,
+        QEvent.Type.MouseButtonPress,
+        to_widget(window.canvas, *second[0]),
+        left,
+        left,
+    )
+    assert len(sent) == 1, "the new stroke waited for the throttle"
+    _send(
+        window.canvas,
+        QEvent.Type.MouseMove,
+        to_widget(window.canvas, *second[1]),
+        Qt.MouseButton.NoButton,
+        left,
+    )
+    assert len(sent) == 1, "within a stroke, updates are still throttled"

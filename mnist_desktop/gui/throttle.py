@@ -41,8 +41,10 @@ class Throttle(QObject):
         self._run()
 
     def cancel(self) -> None:
+        """Drop any pending call; the next call runs at once (a new burst begins)."""
         self._timer.stop()
         self._pending = False
+        self._last = 0.0
 
     def _run(self) -> None:
         self._pending = False
