@@ -189,3 +189,22 @@ def test_improve_needs_corrections(qtbot, window, store):
     dialog = window.improve_dialog()
     assert not dialog.start_button.isEnabled()
     assert "no corrections yet" in dialog.status_label.text()
+
+
+def test_quitting_during_fine_tuning_cancels_it_cleanly(
+    qtbot, window, store, tmp_path, mnist_sample
+):
+    from mnist_desktop.ml.finetune import FineTuneConfig
+
+    images, labels = mnist_sample
+    write_replay(tmp_path / "mnist", images, labels)
+    draw_and_wait(qtbot, window, digit_strokes(4))
+    window.correct(9)
+    dialog = window.improve_dialog()
+    dialog._config = FineTuneConfig(steps=500, batch_size=32, validation_size=100)
+    dialog.folder_edit.setText(str(tmp_path / "mnist"))
+    dialog.start()
+    qtbot.waitUntil(lambda: "step" in dialog.status_label.text(), timeout=120_000)
+    window.close()
+    assert not dialog.running()
+    assert not store.personal_model_path.exists()

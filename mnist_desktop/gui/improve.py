@@ -297,6 +297,10 @@ class ImproveDialog(QDialog):
             if self._thread is not None:
                 self._thread.quit()
                 self._thread.wait()
+                self._thread = self._worker = None
+            self.status_label.setText("Cancelled; nothing was changed.")
+            self.cancel_button.setEnabled(False)
+            self.start_button.setEnabled(not self._problem())
         super().closeEvent(event)
 
 

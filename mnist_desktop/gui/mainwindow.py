@@ -1024,5 +1024,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         settings.write("geometry", self.saveGeometry())
+        if self._improve_dialog is not None:
+            self._improve_dialog.close()  # cancels a fine-tuning and waits for its thread
         self.stop_worker()
         super().closeEvent(event)
