@@ -11,7 +11,7 @@
 3. the hand-made pen paths of tests/helpers/strokes.py drawn on the real canvas
    raster at 3 sizes x 3 slants x 3 pen widths x 3 positions (810 drawings);
 4. numbers: 500 rows of 2-6 MNIST test digits (random sizes, heights, gaps)
-   on paper, read with ``mnist-digits read``'s segmentation.
+   on paper, read as ``mnist-digits read`` reads them (``read_number``).
 
 Writes benchmarks/results/accuracy.json.
 """
@@ -159,7 +159,7 @@ def drawings(classifier) -> dict:
 def numbers(data: str, n: int, classifier) -> dict:
     """Rows of 2-6 MNIST test digits with random sizes, heights and gaps, read as numbers."""
     from mnist_desktop.ml.data import load_mnist
-    from mnist_desktop.numbers import segment
+    from mnist_desktop.numbers import read_number
     from tests.helpers.images import number_row, on_paper
 
     mnist = load_mnist(data)
@@ -168,12 +168,8 @@ def numbers(data: str, n: int, classifier) -> dict:
     for _ in range(n):
         idx = rng.choice(len(mnist.x_test), int(rng.integers(2, 7)), replace=False)
         ink, _ = number_row([mnist.x_test[i] for i in idx], rng)
-        found = segment(on_paper(ink))
+        text = read_number(classifier, on_paper(ink)).text
         truth = "".join(str(d) for d in mnist.y_test[idx])
-        text = ""
-        if found.digits:
-            probs = classifier.probabilities(np.stack([d.image for d in found.digits]))
-            text = "".join(str(int(p.argmax())) for p in probs)
         exact += text == truth
         count_right += len(text) == len(truth)
         if len(text) == len(truth):

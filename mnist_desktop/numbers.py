@@ -136,16 +136,11 @@ def segment(source: ImageSource, polarity: Polarity = "auto") -> Segmentation:
     return result
 
 
-@dataclass
-class DigitReading:
+@dataclass(kw_only=True)
+class DigitReading(DigitBox):
     """One digit of a number, classified."""
 
     prediction: Prediction
-    box: tuple[int, int, int, int]
-    """(x, y, width, height) in the source image's pixels."""
-    image: np.ndarray
-    """Its 28 x 28 model input."""
-    touching: bool = False
 
     def to_dict(self) -> dict:
         entry = {
@@ -159,13 +154,10 @@ class DigitReading:
 
 
 @dataclass
-class NumberReading:
-    """A number read from an image: its digits left to right."""
+class NumberReading(Segmentation):
+    """A number read from an image: its digits left to right, classified."""
 
-    digits: list[DigitReading] = field(default_factory=list)
-    polarity: str = "light"
-    size: tuple[int, int] = (0, 0)
-    notes: list[str] = field(default_factory=list)
+    digits: list[DigitReading] = field(default_factory=list)  # type: ignore[assignment]
 
     @property
     def text(self) -> str:
@@ -190,6 +182,6 @@ def read_number(
     probabilities = classifier.probabilities(np.stack([d.image for d in found.digits]))
     for digit, row in zip(found.digits, probabilities, strict=True):
         reading.digits.append(
-            DigitReading(make_prediction(row), digit.box, digit.image, digit.touching)
+            DigitReading(digit.box, digit.image, digit.touching, prediction=make_prediction(row))
         )
     return reading

@@ -113,6 +113,16 @@ def paint_stroke(painter: QPainter, stroke: Stroke, color: QColor | Qt.GlobalCol
         painter.drawLine(QPointF(x0, y0), QPointF(x1, y1))
 
 
+def canvas_painter(image: QImage) -> QPainter:
+    """An anti-aliased painter on ``image`` that draws in canvas pixels
+    (the image is CANVAS_SIZE canvas pixels high)."""
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    scale = image.height() / CANVAS_SIZE
+    painter.scale(scale, scale)
+    return painter
+
+
 def render_strokes(
     strokes: tuple[Stroke, ...], size: int = RASTER_SIZE, columns: int = 1
 ) -> QImage:
@@ -120,9 +130,7 @@ def render_strokes(
     ``columns`` times as wide."""
     image = QImage(size * columns, size, QImage.Format.Format_Grayscale8)
     image.fill(0)
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.scale(size / CANVAS_SIZE, size / CANVAS_SIZE)
+    painter = canvas_painter(image)
     for stroke in strokes:
         paint_stroke(painter, stroke, Qt.GlobalColor.white)
     painter.end()
@@ -316,8 +324,7 @@ class DrawingCanvas(QWidget):
         x, y = self._to_canvas(pos)
         self._current = [(x, y, pressure)]
         self._current_width = float(self.pen_width)
-        self._paint_raster_segment(None, self._current[0])
-        self._paint_ink_segment(None, self._current[0])
+        self._paint_segment(None, self._current[0])
         self.update()
         self.drawing_changed.emit()
 
@@ -330,8 +337,7 @@ class DrawingCanvas(QWidget):
             return
         point = (x, y, pressure)
         self._current.append(point)
-        self._paint_raster_segment(last, point)
-        self._paint_ink_segment(last, point)
+        self._paint_segment(last, point)
         self.update()
         self.drawing_changed.emit()
 
@@ -347,11 +353,6 @@ class DrawingCanvas(QWidget):
         if self._current is not None:
             self._apply(self._state)
 
-    def _ink_transform(self, painter: QPainter) -> None:
-        """Canvas pixels -> pixels of the ink layer."""
-        scale = self._ink_layer.height() / CANVAS_SIZE
-        painter.scale(scale, scale)
-
     def _ensure_ink_layer(self, rect: QRectF, ink: QColor) -> QImage:
         dpr = self.devicePixelRatioF()
         key = (round(rect.width() * dpr), round(rect.height() * dpr), ink.rgba())
@@ -361,9 +362,7 @@ class DrawingCanvas(QWidget):
             )
             layer.fill(Qt.GlobalColor.transparent)
             self._ink_layer, self._ink_key = layer, key
-            painter = QPainter(layer)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            self._ink_transform(painter)
+            painter = canvas_painter(layer)
             over_image = self._current is not None and self._state.image is not None
             for stroke in () if over_image else self._state.strokes:
                 paint_stroke(painter, stroke, ink)
@@ -372,31 +371,20 @@ class DrawingCanvas(QWidget):
             painter.end()
         return self._ink_layer
 
-    def _paint_ink_segment(self, a, b) -> None:
-        """Add one pen segment to the ink layer (when there is one to add to)."""
-        if self._ink_layer is None:
-            return
-        painter = QPainter(self._ink_layer)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self._ink_transform(painter)
-        ink = QColor.fromRgba(self._ink_key[2])
-        painter.setPen(_pen(ink, _segment_width(self._current_width, b[2])))
-        if a is None:
-            painter.drawPoint(QPointF(b[0], b[1]))
-        else:
-            painter.drawLine(QPointF(a[0], a[1]), QPointF(b[0], b[1]))
-        painter.end()
-
-    def _paint_raster_segment(self, a, b) -> None:
-        painter = QPainter(self._raster)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.scale(RASTER_SIZE / CANVAS_SIZE, RASTER_SIZE / CANVAS_SIZE)
-        painter.setPen(_pen(Qt.GlobalColor.white, _segment_width(self._current_width, b[2])))
-        if a is None:
-            painter.drawPoint(QPointF(b[0], b[1]))
-        else:
-            painter.drawLine(QPointF(a[0], a[1]), QPointF(b[0], b[1]))
-        painter.end()
+    def _paint_segment(self, a, b) -> None:
+        """Add one pen segment (a dot when ``a`` is None) to the model's raster
+        and to the ink layer shown on screen, when there is one to add to."""
+        targets = [(self._raster, QColor(Qt.GlobalColor.white))]
+        if self._ink_layer is not None:
+            targets.append((self._ink_layer, QColor.fromRgba(self._ink_key[2])))
+        for image, color in targets:
+            painter = canvas_painter(image)
+            painter.setPen(_pen(color, _segment_width(self._current_width, b[2])))
+            if a is None:
+                painter.drawPoint(QPointF(b[0], b[1]))
+            else:
+                painter.drawLine(QPointF(a[0], a[1]), QPointF(b[0], b[1]))
+            painter.end()
 
     # -- events ------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:

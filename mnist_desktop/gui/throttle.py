@@ -35,11 +35,6 @@ class Throttle(QObject):
             return
         self._run()
 
-    def flush(self) -> None:
-        """Run now (e.g. on mouse release), dropping any pending call."""
-        self._timer.stop()
-        self._run()
-
     def cancel(self) -> None:
         """Drop any pending call; the next call runs at once (a new burst begins)."""
         self._timer.stop()

@@ -220,7 +220,7 @@ class InferenceWorker(QObject):
             source = image
         classifier = self._classifier
         if request.mode == "number":
-            return self._run_number(request, source, image, started)
+            return self._run_number(request, classifier, source, image, started)
         pre = preprocess(source, request.polarity)  # type: ignore[arg-type]
         prepared = time.perf_counter()
         # Without a model (still loading, or missing) the image and what the
@@ -240,9 +240,13 @@ class InferenceWorker(QObject):
         )
 
     def _run_number(
-        self, request: Request, source: ImageSource, image: np.ndarray | None, started: float
+        self,
+        request: Request,
+        classifier: Classifier | None,
+        source: ImageSource,
+        image: np.ndarray | None,
+        started: float,
     ) -> Result:
-        classifier = self._classifier
         number = read_number(classifier, source, request.polarity) if classifier else None  # type: ignore[arg-type]
         done = time.perf_counter()
         first = number.digits[0].image if number and number.digits else None
