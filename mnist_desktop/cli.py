@@ -196,7 +196,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     data = load_mnist(args.data)
     config = TrainConfig(
-        epochs=args.epochs, seed=args.seed, batch_size=args.batch_size, members=args.members
+        epochs=args.epochs,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        members=args.members,
+        polish_epochs=args.polish_epochs,
     )
     card = train(data, args.out, config)
     print(
@@ -260,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--polish-epochs",
+        type=int,
+        default=4,
+        help="epochs on mild warps after the main ones (default: 4, as bundled)",
+    )
     p.add_argument(
         "--members",
         type=int,

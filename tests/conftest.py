@@ -82,6 +82,9 @@ def tiny_model(tmp_path_factory, mnist_sample):
     )
     out = tmp_path_factory.mktemp("model") / "tiny.keras"
     card = train(
-        data, out, TrainConfig(epochs=1, batch_size=64, validation_size=100, members=2), verbose=0
+        data,
+        out,
+        TrainConfig(epochs=1, batch_size=64, validation_size=100, members=2, polish_epochs=1),
+        verbose=0,
     )
     return out, card, data

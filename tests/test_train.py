@@ -36,6 +36,7 @@ def test_training_writes_model_export_and_card(trained):
     )
     assert len(card["per_class_accuracy"]) == 10
     assert card["members"] == 2 and len(card["member_accuracy"]) == 2
+    assert card["polish_epochs"] == 1
     assert card["calibration"]["temperature"] > 0
     assert {"tensorflow", "keras"} <= set(card["versions"])
     assert not list(out.parent.glob("*.part*")), "temporary files left behind"

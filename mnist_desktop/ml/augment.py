@@ -23,6 +23,18 @@ ELASTIC_PX = 1.0
 THICKEN_P = 0.15
 THIN_P = 0.15
 
+MILD = {
+    "rotation_deg": 6.0,
+    "scale": (0.94, 1.06),
+    "aspect": (0.96, 1.04),
+    "shear": 0.08,
+    "shift_px": 1.5,
+    "elastic_px": 0.0,
+    "thicken_p": 0.0,
+    "thin_p": 0.0,
+}
+"""Gentler warps for the last epochs of training (see ``TrainConfig.polish_epochs``)."""
+
 
 def _bilinear(images: tf.Tensor, ys: tf.Tensor, xs: tf.Tensor) -> tf.Tensor:
     """Sample (B, H, W) images at float coordinates; outside is 0 (background)."""
@@ -50,17 +62,28 @@ def _bilinear(images: tf.Tensor, ys: tf.Tensor, xs: tf.Tensor) -> tf.Tensor:
     )
 
 
-def augment(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def augment(
+    images: tf.Tensor,
+    labels: tf.Tensor,
+    rotation_deg: float = ROTATION_DEG,
+    scale: tuple[float, float] = SCALE,
+    aspect: tuple[float, float] = ASPECT,
+    shear: float = SHEAR,
+    shift_px: float = SHIFT_PX,
+    elastic_px: float = ELASTIC_PX,
+    thicken_p: float = THICKEN_P,
+    thin_p: float = THIN_P,
+) -> tuple[tf.Tensor, tf.Tensor]:
     """Randomly warp a batch of (B, 28, 28) float images; labels pass through."""
     shape = tf.shape(images)
     b, h, w = shape[0], shape[1], shape[2]
     u = lambda lo, hi: tf.random.uniform([b, 1, 1], lo, hi)  # noqa: E731
-    angle = u(-ROTATION_DEG, ROTATION_DEG) * (math.pi / 180.0)
-    scale = u(*SCALE)
-    aspect = u(*ASPECT)
+    angle = u(-rotation_deg, rotation_deg) * (math.pi / 180.0)
+    scale = u(*scale)
+    aspect = u(*aspect)
     sx, sy = scale * aspect, scale / aspect
-    shear = u(-SHEAR, SHEAR)
-    tx, ty = u(-SHIFT_PX, SHIFT_PX), u(-SHIFT_PX, SHIFT_PX)
+    shear = u(-shear, shear)
+    tx, ty = u(-shift_px, shift_px), u(-shift_px, shift_px)
 
     # Forward map A = R @ Shear @ S about the centre; sample the input at A^-1 (out - c - t) + c.
     cos, sin = tf.cos(angle), tf.sin(angle)
@@ -80,16 +103,19 @@ def augment(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]
     src_y = (-a10 * dx + a00 * dy) / det + cy
 
     # A smooth elastic field: noise on a 4x4 grid, upsampled bicubically.
-    field = tf.random.normal([b, 4, 4, 2], stddev=ELASTIC_PX)
-    field = tf.image.resize(field, [h, w], method="bicubic")
-    src_x += field[..., 0]
-    src_y += field[..., 1]
+    if elastic_px > 0:
+        field = tf.random.normal([b, 4, 4, 2], stddev=elastic_px)
+        field = tf.image.resize(field, [h, w], method="bicubic")
+        src_x += field[..., 0]
+        src_y += field[..., 1]
     out = _bilinear(images, src_y, src_x)
+    if thicken_p == 0 and thin_p == 0:
+        return tf.clip_by_value(out, 0.0, 1.0), labels
 
     # Stroke width: thicken or thin some images.
     out4 = out[..., None]
     thick = tf.nn.max_pool2d(out4, 2, 1, "SAME")[..., 0]
     thin = -tf.nn.max_pool2d(-out4, 2, 1, "SAME")[..., 0]
     pick = tf.random.uniform([b, 1, 1])
-    out = tf.where(pick < THICKEN_P, thick, tf.where(pick > 1 - THIN_P, thin, out))
+    out = tf.where(pick < thicken_p, thick, tf.where(pick > 1 - thin_p, thin, out))
     return tf.clip_by_value(out, 0.0, 1.0), labels
