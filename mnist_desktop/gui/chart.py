@@ -2,7 +2,8 @@
 
 Painting it ourselves keeps the app on PySide6-Essentials (QtCharts lives in
 the much larger Addons wheel) and makes it quick: a repaint is ten rectangles
-and twenty short strings.
+and twenty short strings, laid out once (``QStaticText``) and then only drawn,
+because the chart repaints for every live update while the pen moves.
 """
 
 from __future__ import annotations
@@ -10,8 +11,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPixmap,
+    QStaticText,
+    QTransform,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 ANIMATION_MS = 120
@@ -46,6 +57,12 @@ class ProbabilityChart(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(16)
         self._timer.timeout.connect(self._on_tick)
+        self._texts: dict[str, QStaticText] = {}
+        self._text_font = QFont()
+        self._backdrop_pixmap = QPixmap()
+        self._backdrop_key: tuple = ()
+        # paintEvent covers every pixel: Qt need not paint the window behind the chart.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._update_tooltip()
 
     def probabilities(self) -> list[float]:
@@ -122,30 +139,82 @@ class ProbabilityChart(QWidget):
         else:
             super().mousePressEvent(event)
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        palette = self.palette()
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        text_color = palette.color(QPalette.ColorRole.WindowText)
-        bar_color = QColor(palette.color(QPalette.ColorRole.Mid))
-        highlight = palette.color(QPalette.ColorRole.Highlight)
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self._texts.clear()
+        super().changeEvent(event)
+
+    def _label_font(self) -> QFont:
+        """The widget's font at a pixel size that fits the chart."""
         w, h = self.width(), self.height()
         font = QFont(self.font())
         # "100%" must fit in a tenth of the width; the labels must fit the height.
         font.setPixelSize(max(8, min(16, int(w / 10 / 3.1), int(h / 9))))
-        painter.setFont(font)
+        if font != self._text_font:
+            self._texts.clear()
+            self._text_font = font
+        return font
+
+    def _text(self, text: str) -> QStaticText:
+        """``text`` laid out once in the current label font."""
+        static = self._texts.get(text)
+        if static is None:
+            static = QStaticText(text)
+            static.setTextFormat(Qt.TextFormat.PlainText)
+            static.prepare(QTransform(), self._text_font)
+            self._texts[text] = static
+        return static
+
+    def _draw_centred(self, painter: QPainter, rect: QRectF, text: str) -> float:
+        """Draw ``text`` centred in ``rect``; returns its width."""
+        static = self._text(text)
+        size = static.size()
+        painter.drawStaticText(
+            QPointF(
+                rect.left() + (rect.width() - size.width()) / 2,
+                rect.top() + (rect.height() - size.height()) / 2,
+            ),
+            static,
+        )
+        return size.width()
+
+    def _backdrop(self, palette: QPalette, top: float, bottom: float) -> QPixmap:
+        """What does not move: the background, faint lines at 25-100 % and the baseline."""
+        dpr = self.devicePixelRatioF()
+        w, h = self.width(), self.height()
+        key = (w, h, dpr, palette.cacheKey(), top, bottom)
+        if key != self._backdrop_key:
+            pixmap = QPixmap(max(1, round(w * dpr)), max(1, round(h * dpr)))
+            pixmap.setDevicePixelRatio(dpr)
+            pixmap.fill(palette.color(QPalette.ColorRole.Window))
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            text = palette.color(QPalette.ColorRole.WindowText)
+            painter.setPen(QColor(text.red(), text.green(), text.blue(), 28))
+            for quarter in (1, 2, 3, 4):
+                y = bottom - (bottom - top) * quarter / 4
+                painter.drawLine(QPointF(0, y), QPointF(w, y))
+            painter.setPen(QColor(text.red(), text.green(), text.blue(), 60))
+            painter.drawLine(0, int(bottom) + 1, w, int(bottom) + 1)
+            painter.end()
+            self._backdrop_pixmap, self._backdrop_key = pixmap, key
+        return self._backdrop_pixmap
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        palette = self.palette()
+        painter = QPainter(self)
+        text_color = palette.color(QPalette.ColorRole.WindowText)
+        bar_color = QColor(palette.color(QPalette.ColorRole.Mid))
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        faint = QColor(text_color)
+        faint.setAlpha(110)
+        w, h = self.width(), self.height()
+        painter.setFont(self._label_font())
         line = painter.fontMetrics().height()
         top, bottom = line + 4, h - line - 6
+        painter.drawPixmap(0, 0, self._backdrop(palette, top, bottom))
         slot = w / 10
         bar_w = slot * 0.62
-        # Faint lines at 25, 50, 75 and 100 % give the bars a scale.
-        grid = QColor(text_color.red(), text_color.green(), text_color.blue(), 28)
-        for quarter in (1, 2, 3, 4):
-            y = bottom - (bottom - top) * quarter / 4
-            painter.setPen(grid)
-            painter.drawLine(QPointF(0, y), QPointF(w, y))
-        painter.setPen(QColor(text_color.red(), text_color.green(), text_color.blue(), 60))
-        painter.drawLine(0, int(bottom) + 1, w, int(bottom) + 1)
         for digit in range(10):
             value = self._shown[digit]
             x = slot * digit + (slot - bar_w) / 2
@@ -153,23 +222,17 @@ class ProbabilityChart(QWidget):
             color = highlight if digit == self._highlight else bar_color
             painter.fillRect(QRectF(x, bottom - height, bar_w, height), color)
             painter.setPen(highlight if digit == self._highlight else text_color)
-            painter.drawText(
-                QRectF(slot * digit, bottom + 3, slot, line),
-                Qt.AlignmentFlag.AlignCenter,
-                str(digit),
-            )
+            self._draw_centred(painter, QRectF(slot * digit, bottom + 3, slot, line), str(digit))
             if self._target:
                 pct = self._target[digit] * 100
                 label = f"{pct:.0f}%" if pct >= 1 else "<1%" if pct >= 0.05 else "0%"
-                faint = QColor(text_color)
-                faint.setAlpha(110)
                 painter.setPen(text_color if pct >= 1 else faint)
                 # A label may be wider than its bar's slot: widen it, but keep it inside.
-                label_w = max(slot, painter.fontMetrics().horizontalAdvance(label) + 4.0)
+                label_w = max(slot, self._text(label).size().width() + 4.0)
                 left = min(max(0.0, slot * (digit + 0.5) - label_w / 2), w - label_w)
-                painter.drawText(
+                self._draw_centred(
+                    painter,
                     QRectF(left, max(0.0, bottom - height - line - 1), label_w, line),
-                    Qt.AlignmentFlag.AlignCenter,
                     label,
                 )
         if not self._target and self._hint:

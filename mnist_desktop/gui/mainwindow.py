@@ -573,8 +573,11 @@ class MainWindow(QMainWindow):
 
     def _set_answer(self, text: str) -> None:
         """The big answer: one digit large; "4 or 9?" smaller so it fits."""
-        self.prediction_label.setFont(self._big_font if len(text) <= 2 else self._medium_font)
-        self.prediction_label.setText(text)
+        font = self._big_font if len(text) <= 2 else self._medium_font
+        if self.prediction_label.font() != font:  # a new font means a new layout: only on change
+            self.prediction_label.setFont(font)
+        if self.prediction_label.text() != text:
+            self.prediction_label.setText(text)
 
     def _show_blank(self) -> None:
         self._last_result = None
