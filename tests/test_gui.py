@@ -28,13 +28,20 @@ def wait_result(qtbot, window: MainWindow):
     return blocker.args[0]
 
 
-@pytest.fixture
-def window(qtbot, clean_settings):
+def ready_window(qtbot, size: tuple[int, int] | None = None) -> MainWindow:
+    """A shown MainWindow (optionally resized) whose model has loaded."""
     win = MainWindow()
     qtbot.addWidget(win)
+    if size:
+        win.resize(*size)
     win.show()
     wait_ready(qtbot, win)
     return win
+
+
+@pytest.fixture
+def window(qtbot, clean_settings):
+    return ready_window(qtbot)
 
 
 def draw_and_wait(qtbot, window, strokes, pause_ms: int = 0):

@@ -12,12 +12,11 @@ from PySide6.QtWidgets import QFileDialog
 
 from mnist_desktop import settings
 from mnist_desktop.corrections import CorrectionStore
-from mnist_desktop.gui import MainWindow
 from mnist_desktop.resources import default_model_path
 from tests.helpers.qt import click
 from tests.helpers.strokes import digit_strokes
 from tests.test_data import idx_bytes
-from tests.test_gui import TIMEOUT, draw_and_wait, wait_ready
+from tests.test_gui import TIMEOUT, draw_and_wait, ready_window
 from tests.test_gui_number import write_number
 
 
@@ -30,12 +29,7 @@ def store(tmp_path, monkeypatch):
 
 @pytest.fixture
 def window(qtbot, clean_settings, store):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    wait_ready(qtbot, win)
-    return win
+    return ready_window(qtbot, (1000, 700))
 
 
 def click_bar(chart, digit: int) -> None:

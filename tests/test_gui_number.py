@@ -13,17 +13,12 @@ from mnist_desktop.gui import MainWindow
 from tests.helpers.images import encode, number_row, on_paper
 from tests.helpers.qt import click, draw
 from tests.helpers.strokes import digit_strokes, number_strokes
-from tests.test_gui import TIMEOUT, draw_and_wait, wait_ready, wait_result
+from tests.test_gui import TIMEOUT, draw_and_wait, ready_window, wait_ready, wait_result
 
 
 @pytest.fixture
 def window(qtbot, clean_settings):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    wait_ready(qtbot, win)
-    return win
+    return ready_window(qtbot, (1000, 700))
 
 
 def write_number(qtbot, window: MainWindow, text: str):

@@ -146,6 +146,15 @@ def fit_member(prepared: Prepared, config: TrainConfig, seed: int, backup: Path,
         warmup_steps=steps // 20,
         alpha=0.005,
     )
+    backup_cb = keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True)
+    _fit(model, ds, prepared, config.epochs, schedule, verbose, [backup_cb])
+    return polish(model, prepared, config, seed, verbose)
+
+
+def _fit(model, ds, prepared: Prepared, epochs: int, schedule, verbose, callbacks=()) -> None:
+    """Compile ``model`` with a fresh Adam on ``schedule`` and train it on ``ds``."""
+    import keras
+
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -153,13 +162,12 @@ def fit_member(prepared: Prepared, config: TrainConfig, seed: int, backup: Path,
     )
     model.fit(
         ds,
-        epochs=config.epochs,
+        epochs=epochs,
         validation_data=(prepared.x_val, prepared.y_val),
         shuffle=False,  # the dataset reshuffles itself every epoch
-        callbacks=[keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True)],
+        callbacks=list(callbacks),
         verbose=verbose,
     )
-    return polish(model, prepared, config, seed, verbose)
 
 
 def polish(model, prepared: Prepared, config: TrainConfig, seed: int, verbose="auto"):
@@ -182,18 +190,7 @@ def polish(model, prepared: Prepared, config: TrainConfig, seed: int, verbose="a
     ds = _dataset(prepared, config, seed + 1000, MILD)
     steps = config.polish_epochs * int(np.ceil(len(prepared.x_train) / config.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(config.polish_learning_rate, steps)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    model.fit(
-        ds,
-        epochs=config.polish_epochs,
-        validation_data=(prepared.x_val, prepared.y_val),
-        shuffle=False,
-        verbose=verbose,
-    )
+    _fit(model, ds, prepared, config.polish_epochs, schedule, verbose)
     return model
 
 
