@@ -25,8 +25,9 @@ def _report_file_error(path: str, message: str, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"path": path, "error": message}), flush=True)
     else:
-        named = message.startswith(os.path.basename(path))  # the message names the file already
-        _error(message if named else f"{path}: {message}")
+        # Name the file as the user typed it, like the lines of the files that worked.
+        prefix = f"{os.path.basename(path)}: "
+        _error(f"{path}: {message.removeprefix(prefix)}")
 
 
 def _format_probs(probs: Sequence[float]) -> str:

@@ -70,7 +70,16 @@ def test_human_errors_go_to_stderr(tmp_path, capsys):
     missing = tmp_path / "missing.png"
     assert main(["predict", str(missing), "--engine", "litert"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "missing.png" in err[0] and err[0].startswith("mnist-digits: error:")
+    assert len(err) == 1 and err[0].startswith(f"mnist-digits: error: {missing}: ")
+    assert err[0].count("missing.png") == 1  # named once, as typed
+
+
+def test_error_lines_name_the_file_as_typed(tmp_path, capsys):
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    assert main(["predict", str(empty), "--engine", "litert"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"mnist-digits: error: {empty}: the file is empty (0 bytes)"
 
 
 def test_missing_model_is_a_clear_error(tmp_path, digit_files, capsys):
