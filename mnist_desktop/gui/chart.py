@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -139,13 +139,10 @@ class ProbabilityChart(QWidget):
         else:
             super().mousePressEvent(event)
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.FontChange:
-            self._texts.clear()
-        super().changeEvent(event)
-
     def _label_font(self) -> QFont:
-        """The widget's font at a pixel size that fits the chart."""
+        """The widget's font at a pixel size that fits the chart.
+
+        A font other than the last one drops the texts laid out in it."""
         w, h = self.width(), self.height()
         font = QFont(self.font())
         # "100%" must fit in a tenth of the width; the labels must fit the height.
@@ -165,8 +162,8 @@ class ProbabilityChart(QWidget):
             self._texts[text] = static
         return static
 
-    def _draw_centred(self, painter: QPainter, rect: QRectF, text: str) -> float:
-        """Draw ``text`` centred in ``rect``; returns its width."""
+    def _draw_centred(self, painter: QPainter, rect: QRectF, text: str) -> None:
+        """Draw ``text`` centred in ``rect``."""
         static = self._text(text)
         size = static.size()
         painter.drawStaticText(
@@ -176,7 +173,6 @@ class ProbabilityChart(QWidget):
             ),
             static,
         )
-        return size.width()
 
     def _backdrop(self, palette: QPalette, top: float, bottom: float) -> QPixmap:
         """What does not move: the background, faint lines at 25-100 % and the baseline."""

@@ -74,7 +74,11 @@ def augment(
     thicken_p: float = THICKEN_P,
     thin_p: float = THIN_P,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """Randomly warp a batch of (B, 28, 28) float images; labels pass through."""
+    """Randomly warp a batch of (B, 28, 28) float images; labels pass through.
+
+    The keyword arguments are the warps' ranges: by default the module's
+    constants (the main training phase), :data:`MILD` for the polish phase.
+    """
     shape = tf.shape(images)
     b, h, w = shape[0], shape[1], shape[2]
     u = lambda lo, hi: tf.random.uniform([b, 1, 1], lo, hi)  # noqa: E731
