@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -124,3 +126,19 @@ def test_classify_many_batches_and_keeps_order(litert, mnist_sample):
     results = litert.classify_many(pre, batch_size=16)
     assert len(results) == 41 and results[-1].blank
     assert sum(r.digit == label for r, label in zip(results[:40], labels[:40], strict=True)) >= 39
+
+
+def test_litert_engine_does_not_hold_its_model_file(tmp_path):
+    """The personal model in use can be replaced (a mapped file cannot be, on Windows)."""
+    import shutil
+
+    from mnist_desktop.resources import default_model_path
+
+    model = tmp_path / "model.tflite"
+    shutil.copy(default_model_path(".tflite"), model)
+    classifier = load_classifier("litert", model)
+    maps = open("/proc/self/maps").read() if sys.platform.startswith("linux") else ""
+    assert str(model) not in maps
+    probs = classifier.probabilities(np.zeros((1, 28, 28), np.float32))
+    model.write_bytes(b"replaced")  # still classifies from its own copy
+    assert np.allclose(classifier.probabilities(np.zeros((1, 28, 28), np.float32)), probs)

@@ -202,7 +202,14 @@ class LiteRTClassifier(Classifier):
         except ImportError as exc:
             raise ModelError("the litert engine needs the ai-edge-litert package") from exc
         try:
-            self._interpreter = Interpreter(model_path=str(model_path), num_threads=1)
+            # From bytes, not from the path: a path is memory-mapped for the
+            # interpreter's lifetime, and on Windows a mapped file cannot be
+            # replaced, which improving the personal model in use does.
+            content = Path(model_path).read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot read the model file {model_path} ({exc})") from exc
+        try:
+            self._interpreter = Interpreter(model_content=content, num_threads=1)
             self._input = self._interpreter.get_input_details()[0]["index"]
             self._output = self._interpreter.get_output_details()[0]["index"]
             self._resize(1)
