@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -40,12 +39,20 @@ from mnist_desktop.preprocess import preprocess_batch
 from .calibration import expected_calibration_error, fit_temperature, softmax
 from .data import Mnist, load_mnist
 from .inference import read_card
-from .train import VALIDATION_SIZE, _logits, accuracy_report, save_model_files, split_validation
+from .train import (
+    VALIDATION_SIZE,
+    TrainConfig,
+    _logits,
+    accuracy_report,
+    library_versions,
+    save_model_files,
+    split_validation,
+)
 
 Progress = Callable[[int, int, str], None]
 
-SPLIT_SEED = 1
-"""The validation split seed of :class:`train.TrainConfig` (``split_seed``)."""
+SPLIT_SEED = TrainConfig.split_seed
+"""The validation split seed training uses, so the base model's validation images stay unseen."""
 PREPROCESS_CHUNK = 1000
 
 
@@ -308,12 +315,7 @@ def fine_tune(
             "test_ece": round(expected_calibration_error(test_probs, y_test), 5),
         },
         "data": {"source": replay.source, "sha256": replay.checksums},
-        "versions": {
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
+        "versions": library_versions(),
     }
     # Compare counts, not floats: a drop of exactly max_test_drop is allowed.
     if right_before - right_after > config.max_test_drop * n_test + 1e-9:
@@ -347,7 +349,7 @@ class _Keeper:
     borderline digits flip whenever the weights move (measured here: ±0.1
     points over 100 steps of fine-tuning on correctly labelled MNIST digits),
     so a tight threshold refuses everything, and the bundled model was chosen
-    for its validation score, so any change looks worse there.
+    on validation, so any change tends to look worse there.
     """
 
     def __init__(self, model, x_val, y_val, x_corr, y_corr, config: FineTuneConfig) -> None:

@@ -212,6 +212,19 @@ def combine(members: list):
     return keras.Model(inputs, logits, name="mnist_cnn_ensemble")
 
 
+def library_versions() -> dict:
+    """The versions a model card records: TensorFlow, Keras, NumPy, Python."""
+    import keras
+    import tensorflow as tf
+
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
 def save_model_files(model, out: Path, card: dict) -> None:
     """Write ``out`` (.keras), its .tflite and its .json card, all or none.
 
@@ -252,8 +265,6 @@ def train(
     and their logits averaged; ``members`` passes networks already trained on
     the same split (they count towards ``config.members``). Returns the card.
     """
-    import keras
-    import tensorflow as tf
 
     config = config or TrainConfig()
     out = Path(out)
@@ -322,12 +333,7 @@ def train(
             "test_ece": round(expected_calibration_error(test_probs, prepared.y_test), 5),
         },
         "data": {"source": data.source, "sha256": data.checksums},
-        "versions": {
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
+        "versions": library_versions(),
     }
     save_model_files(model, out, card)
     return card
