@@ -294,13 +294,7 @@ class ImproveDialog(QDialog):
         if self.running():
             # Closing cancels: a fine-tuning nobody watches should not go on for minutes.
             self.cancel()
-            if self._thread is not None:
-                self._thread.quit()
-                self._thread.wait()
-                self._thread = self._worker = None
-            self.status_label.setText("Cancelled; nothing was changed.")
-            self.cancel_button.setEnabled(False)
-            self.start_button.setEnabled(not self._problem())
+            self._finish("Cancelled; nothing was changed.")  # waits for the thread
         super().closeEvent(event)
 
 

@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
         self.input_view = ModelInputView()
         self.message_bar = MessageBar()
         self.number_strip = NumberStrip()
-        self.number_strip.digit_selected.connect(self._on_digit_selected)
+        self.number_strip.digit_selected.connect(self._show_digit_detail)
         self.number_strip.hide()
 
         self.prediction_label = QLabel("–")
@@ -641,7 +641,7 @@ class MainWindow(QMainWindow):
             self.confidence_label.setText("No digits found")
             self.chart.clear("No digits found")
             self.number_strip.clear("No digits found")
-            self.canvas.set_boxes([], [], result.source_size)
+            self.canvas.set_boxes([], [], result.preprocessed.source_size)
             return
         self._set_answer(number.text)
         least = min(range(len(digits)), key=lambda i: digits[i].prediction.confidence)
@@ -668,11 +668,12 @@ class MainWindow(QMainWindow):
         self.canvas.set_boxes(
             [d.box for d in digits],
             [d.prediction.label for d in digits],
-            result.source_size,
+            result.preprocessed.source_size,
             selected,
         )
         self._show_digit_detail(selected)
 
+    @Slot(int)
     def _show_digit_detail(self, index: int) -> None:
         """The full chart and model input of digit ``index`` of the number on screen."""
         result = self._last_result
@@ -682,10 +683,6 @@ class MainWindow(QMainWindow):
         self.chart.set_probabilities(digit.prediction.probabilities, digit.prediction.digit)
         self.input_view.set_array(digit.image)
         self.canvas.select_box(index)
-
-    @Slot(int)
-    def _on_digit_selected(self, index: int) -> None:
-        self._show_digit_detail(index)
 
     # ------------------------------------------------------------ commands
     def set_pen_width(self, width: int) -> None:
@@ -821,7 +818,7 @@ class MainWindow(QMainWindow):
         if result.number is not None:
             # The digit corrected, as a box in canvas pixels.
             x, y, w, h = result.number.digits[self.number_strip.selected()].box
-            scale = CANVAS_SIZE / max(1, result.source_size[1])
+            scale = CANVAS_SIZE / max(1, result.preprocessed.source_size[1])
             drawing["digit_box"] = [round(v * scale, 1) for v in (x, y, w, h)]
         return drawing
 

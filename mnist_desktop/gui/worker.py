@@ -71,8 +71,6 @@ class Result:
     name: str = ""
     number: NumberReading | None = None
     """In number mode: the digits read (None while no model is loaded)."""
-    source_size: tuple[int, int] = (0, 0)
-    """(width, height) of what was classified: boxes are in its pixels."""
 
 
 def displayable(data: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
@@ -236,7 +234,6 @@ class InferenceWorker(QObject):
             inference_ms=(done - prepared) * 1000,
             image=image,
             name=request.name,
-            source_size=pre.source_size,
         )
 
     def _run_number(
@@ -250,10 +247,13 @@ class InferenceWorker(QObject):
         number = read_number(classifier, source, request.polarity) if classifier else None  # type: ignore[arg-type]
         done = time.perf_counter()
         first = number.digits[0].image if number and number.digits else None
+        # The first digit stands in for "what the model sees"; the size is the
+        # source's, in whose pixels the digits' boxes are.
         pre = Preprocessed(
             first if first is not None else np.zeros((SIZE, SIZE), np.float32),
             first is None,
             number.polarity if number else "light",
+            source_size=number.size if number else (0, 0),
         )
         return Result(
             id=request.id,
@@ -265,7 +265,6 @@ class InferenceWorker(QObject):
             image=image,
             name=request.name,
             number=number,
-            source_size=number.size if number else (0, 0),
         )
 
     def shutdown_loader(self) -> None:
