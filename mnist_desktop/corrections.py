@@ -283,13 +283,14 @@ class CorrectionStore:
             x[i] = self.input_image(c) / np.float32(255)
         return x, np.array([c.label for c in items], dtype=np.int32)
 
-    # ---- writing ---------------------------------------------------------------
     def strokes(self, correction: Correction) -> dict | None:
         """The vector drawing saved with ``correction``, or None."""
         try:
             return json.loads(self.path(f"{STROKES}/{correction.id}.json").read_text("utf-8"))
         except (OSError, ValueError):
             return None
+
+    # ---- writing ---------------------------------------------------------------
 
     def add(
         self,
