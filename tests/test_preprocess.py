@@ -192,6 +192,30 @@ def test_a_speck_on_white_paper_is_no_digit():
     assert preprocess(page).blank
 
 
+def antialiased_ellipse(size: int, cx: float, cy: float, rx: float, ry: float) -> np.ndarray:
+    """White-on-black coverage of a filled ellipse (8 x 8 supersampling), uint8."""
+    sub = (np.arange(size * 8) + 0.5) / 8
+    inside = ((sub[None, :] - cx) / rx) ** 2 + ((sub[:, None] - cy) / ry) ** 2 <= 1
+    return (inside.reshape(size, 8, size, 8).mean(axis=(1, 3)) * 255).astype(np.uint8)
+
+
+def test_a_dot_of_any_size_is_no_digit():
+    # A click on the canvas: from a thin pen's few pixels to a fat marker's
+    # blob, wherever it falls between pixels.
+    rng = np.random.default_rng(3)
+    for diameter in (2.5, 3.5, 5, 7, 9, 12, 16, 24):
+        for _ in range(6):
+            cx, cy = rng.uniform(25, 60, 2)
+            dot = antialiased_ellipse(84, cx, cy, diameter / 2, diameter / 2)
+            assert preprocess(dot, "light").blank, diameter
+
+
+def test_a_small_round_zero_is_a_digit():
+    ring = antialiased_ellipse(84, 40.3, 41.6, 6, 9).astype(np.int16)
+    ring -= antialiased_ellipse(84, 40.3, 41.6, 3, 6)
+    assert not preprocess(ring.astype(np.uint8), "light").blank
+
+
 def test_specks_do_not_stretch_the_bounding_box(digit):
     clean = on_paper(upscale(digit, 100), canvas=(600, 600), at=(250, 250))
     dirty = clean.copy()
