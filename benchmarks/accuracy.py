@@ -114,7 +114,7 @@ def photos(data: str, n: int, classifier) -> dict:
 
 
 def drawing_set(hand: dict | None = None):
-    """The 810 canvas drawings: yields (digit, settings dict, 140 px raster).
+    """The 810 canvas drawings: yields (digit, settings dict, canvas raster).
 
     ``hand``: the pen paths (default ``tests.helpers.strokes.DIGITS``)."""
     from PySide6.QtGui import QGuiApplication

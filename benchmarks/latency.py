@@ -5,7 +5,7 @@
     python benchmarks/latency.py --only stroke_to_chart   # one section, printed only
 
 Sections:
-1. preprocess + inference of one image (a 140 px canvas raster), p50/p99, for
+1. preprocess + inference of one image (a canvas raster, as the canvas sends it), p50/p99, for
    the litert engine, the keras engine (tf.function) and ``model.predict``;
 2. start-up to the first prediction per engine, each in a fresh process;
 3. the window: launch to first paint, and stroke-to-chart latency (a mouse move
