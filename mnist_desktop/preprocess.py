@@ -62,8 +62,9 @@ MAX_FILL = 0.72
 dot or a blob (a round dot covers 0.79, see :func:`_fill`); no MNIST test digit
 goes above 0.65, and of the 60,000 training digits only one, a smudged 0, does."""
 MIN_EXTENT = 0.02
-"""Ink spanning less than this fraction of the image's longer side is a speck
-or a dot, not a digit (a 60 px digit in a 2000 px photo is 0.03)."""
+"""Ink spanning less than this fraction of the image's longer side, or less
+than 4 pixels, is a speck or a dot, not a digit (a 60 px digit in a 2000 px
+photo is 0.03)."""
 
 
 class ImageError(ValueError):
@@ -241,6 +242,13 @@ def _median(values: np.ndarray) -> float:
         return float(np.partition(flat, k)[k])
     part = np.partition(flat, (k - 1, k))
     return float((part[k - 1] + part[k]) / part.dtype.type(2))
+
+
+def _upper_decile(values: np.ndarray) -> float:
+    """The value 90 % of a non-empty array lie below (no interpolation)."""
+    flat = values.ravel()
+    k = (flat.size - 1) * 9 // 10
+    return float(np.partition(flat, k)[k])
 
 
 def _spread(values: np.ndarray) -> float:
@@ -590,7 +598,7 @@ def ink_map(
     strong = mask & _cells_to_pixels(kept, cell, (h, w))
     x, y, bw, bh = _bbox(strong)
     extent = max(bw, bh)
-    if extent < max(3, MIN_EXTENT * max(h, w)):
+    if extent < max(4, MIN_EXTENT * max(h, w)):
         return _blank(ink, name)  # a speck, not a digit
     # The strong strokes' box, grown a little to take in their soft edges but
     # not far enough to reach the noise around them.
@@ -599,21 +607,23 @@ def ink_map(
     region[max(0, y - margin) : y + bh + margin, max(0, x - margin) : x + bw + margin] = True
     region &= _cells_to_pixels(_dilate(kept), cell, (h, w))
     ink = ink * (region & (ink > floor))
-    if _fill(ink) > MAX_FILL:
+    if _fill(ink, _upper_decile(ink[strong])) > MAX_FILL:
         return _blank(ink, name)  # a dot or a blob (a click on the canvas), not a digit
     return InkMap(ink, False, name, _bbox(ink > 0))
 
 
-def _fill(ink: np.ndarray) -> float:
+def _fill(ink: np.ndarray, stroke: float = 1.0) -> float:
     """The fraction of the square over the ink's longer side that the ink covers.
 
     A side is measured as the sum of each column's (row's) strongest ink, so
     anti-aliased edges count by how much of their pixel they cover: a dot a
     few pixels wide measures as round (0.79) as a large one, where counting
-    whole pixels over a threshold gives anything from 0.6 to 1.
+    whole pixels over a threshold gives anything from 0.6 to 1.  ``stroke`` is
+    the ink of a full stroke (1 on the canvas; less for faint pencil whose
+    brightest pixel is noise), so the measure does not depend on it.
     """
     side = max(float(ink.max(axis=0).sum()), float(ink.max(axis=1).sum()))
-    return float(ink.sum()) / (side * side) if side else 1.0
+    return float(ink.sum()) * stroke / (side * side) if side else 1.0
 
 
 @functools.lru_cache(maxsize=256)

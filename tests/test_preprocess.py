@@ -203,7 +203,7 @@ def test_a_dot_of_any_size_is_no_digit():
     # A click on the canvas: from a thin pen's few pixels to a fat marker's
     # blob, wherever it falls between pixels.
     rng = np.random.default_rng(3)
-    for diameter in (2.5, 3.5, 5, 7, 9, 12, 16, 24):
+    for diameter in (1.5, 2, 2.5, 3.5, 5, 7, 9, 12, 16, 24):
         for _ in range(6):
             cx, cy = rng.uniform(25, 60, 2)
             dot = antialiased_ellipse(84, cx, cy, diameter / 2, diameter / 2)
