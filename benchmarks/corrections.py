@@ -66,6 +66,7 @@ def scenario(name: str, hand, keep, bundled, replay, steps: int | None) -> dict:
     from mnist_desktop.resources import default_model_path
 
     corrected_x, corrected_y, held_x, held_y = [], [], [], []
+    drawn_at_corrected = 0
     with tempfile.TemporaryDirectory() as tmp:
         store = CorrectionStore(Path(tmp) / "corrections")
         for digit, where, raster in drawing_set(hand):
@@ -73,6 +74,7 @@ def scenario(name: str, hand, keep, bundled, replay, steps: int | None) -> dict:
                 continue
             pre = preprocess(raster, "light")
             if where["center"] == CORRECTED_AT:
+                drawn_at_corrected += 1
                 prediction = bundled.predict_preprocessed(pre)
                 if prediction.digit != digit:
                     store.add(digit, pre.image, raster, prediction.digit)
@@ -84,6 +86,14 @@ def scenario(name: str, hand, keep, bundled, replay, steps: int | None) -> dict:
         corrected_x, corrected_y = np.array(corrected_x), np.array(corrected_y)
         held_x, held_y = np.array(held_x), np.array(held_y)
         print(f"{name}: {len(store)} corrections")
+        held_before = round(accuracy(bundled, held_x, held_y), 4)
+        if not len(store):
+            # The bundled model reads every drawing the user would correct: no fine-tuning.
+            return {
+                "outcome": f"nothing to correct: all {drawn_at_corrected} drawings read right",
+                "corrections": 0,
+                "held_out_drawings": {"n": len(held_y), "accuracy_before": held_before},
+            }
         config = FineTuneConfig() if steps is None else FineTuneConfig(steps=steps)
         started = time.perf_counter()
         try:
@@ -109,7 +119,7 @@ def scenario(name: str, hand, keep, bundled, replay, steps: int | None) -> dict:
             "corrected_drawings_right": {"n": len(corrected_y), "before": right_before},
             "held_out_drawings": {
                 "n": len(held_y),
-                "accuracy_before": round(accuracy(bundled, held_x, held_y), 4),
+                "accuracy_before": held_before,
             },
             "mnist_test": {"n": card["test_n"], "accuracy_before": card["test_accuracy_before"]},
             "kept_step": card.get("kept_step"),
