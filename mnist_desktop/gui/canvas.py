@@ -339,7 +339,7 @@ class DrawingCanvas(QWidget):
         point = (x, y, pressure)
         self._current.append(point)
         self._paint_segment(last, point)
-        self.update()
+        self._update_segment(last, point)
         self.drawing_changed.emit()
 
     def _end(self) -> None:
@@ -386,6 +386,26 @@ class DrawingCanvas(QWidget):
             else:
                 painter.drawLine(QPointF(a[0], a[1]), QPointF(b[0], b[1]))
             painter.end()
+
+    def _update_segment(self, a, b) -> None:
+        """Schedule a repaint of just the pixels a new segment covers: the
+        rest of the canvas is unchanged, and blending it again costs more than
+        the whole rest of a live update."""
+        rect = self._area()
+        scale = rect.height() / CANVAS_SIZE
+        reach = self._current_width / 2 + 2  # the pen's radius, and anti-aliasing
+        left, right = sorted((a[0], b[0]))
+        top, bottom = sorted((a[1], b[1]))
+        self.update(
+            QRectF(
+                rect.left() + (left - reach) * scale,
+                rect.top() + (top - reach) * scale,
+                (right - left + 2 * reach) * scale,
+                (bottom - top + 2 * reach) * scale,
+            )
+            .toAlignedRect()
+            .intersected(rect.toAlignedRect())
+        )
 
     # -- events ------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
