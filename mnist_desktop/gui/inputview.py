@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .qtimage import gray_to_qimage
+from .qtimage import gray_to_rgb32
 
 
 class ModelInputView(QWidget):
@@ -32,7 +32,7 @@ class ModelInputView(QWidget):
             self._array, self._image = None, None
         else:
             self._array = np.asarray(image, dtype=np.float32)
-            self._image = gray_to_qimage((np.clip(self._array, 0, 1) * 255).astype(np.uint8))
+            self._image = gray_to_rgb32((np.clip(self._array, 0, 1) * 255).astype(np.uint8))
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:

@@ -34,3 +34,15 @@ def gray_to_qimage(gray: np.ndarray) -> QImage:
     h, w = gray.shape
     data = np.ascontiguousarray(gray)
     return QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+
+
+def gray_to_rgb32(gray: np.ndarray) -> QImage:
+    """An H x W uint8 array as an opaque RGB32 QImage (grey pixels).
+
+    Qt paints RGB32 with its fastest blits and scalers; a Grayscale8 image is
+    converted again on every paint."""
+    h, w = gray.shape
+    pixels = np.ascontiguousarray(gray, dtype=np.uint32) * np.uint32(0x010101) | np.uint32(
+        0xFF000000
+    )
+    return QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()
