@@ -220,6 +220,13 @@ class MainWindow(QMainWindow):
         self.model_label.setObjectName("modelStateLabel")
         self.timing_label = QLabel()
         self.timing_label.setObjectName("timingLabel")
+        # A fixed size: a new text every live update then repaints just this
+        # label; a label that may resize makes the status bar lay out and
+        # repaint all of itself.
+        metrics = self.timing_label.fontMetrics()
+        self.timing_label.setFixedSize(
+            metrics.horizontalAdvance("000.0 ms (preprocess 00.0 + model 00.0)"), metrics.height()
+        )
         status = self.statusBar()
         status.addPermanentWidget(self.timing_label)
         status.addPermanentWidget(self.engine_label)
