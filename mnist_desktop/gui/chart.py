@@ -1,9 +1,10 @@
 """The live bar chart of the ten probabilities, painted with QPainter.
 
 Painting it ourselves keeps the app on PySide6-Essentials (QtCharts lives in
-the much larger Addons wheel) and makes it quick: a repaint is ten rectangles
-and twenty short strings, laid out once (``QStaticText``) and then only drawn,
-because the chart repaints for every live update while the pen moves.
+the much larger Addons wheel) and makes it quick, because the chart repaints
+for every live update while the pen moves: what does not move (grid lines,
+the digits under the bars) is cached in a pixmap, and a repaint is that
+pixmap, ten rectangles and ten short strings laid out once (``QStaticText``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -57,8 +59,10 @@ class ProbabilityChart(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(16)
         self._timer.timeout.connect(self._on_tick)
-        self._texts: dict[str, QStaticText] = {}
+        self._texts: dict[str, tuple[QStaticText, float, float]] = {}
         self._text_font = QFont()
+        self._font_key = 0  # the label font's pixel size
+        self._line = 0
         self._backdrop_pixmap = QPixmap()
         self._backdrop_key: tuple = ()
         # paintEvent covers every pixel: Qt need not paint the window behind the chart.
@@ -142,43 +146,52 @@ class ProbabilityChart(QWidget):
     def _label_font(self) -> QFont:
         """The widget's font at a pixel size that fits the chart.
 
-        A font other than the last one drops the texts laid out in it."""
+        A new size (or a font change, see :meth:`changeEvent`) drops the texts
+        laid out in the old one."""
         w, h = self.width(), self.height()
-        font = QFont(self.font())
         # "100%" must fit in a tenth of the width; the labels must fit the height.
-        font.setPixelSize(max(8, min(16, int(w / 10 / 3.1), int(h / 9))))
-        if font != self._text_font:
+        key = max(8, min(16, int(w / 10 / 3.1), int(h / 9)))
+        if key != self._font_key:
+            font = QFont(self.font())
+            font.setPixelSize(key)
             self._texts.clear()
-            self._text_font = font
-        return font
+            self._text_font, self._font_key = font, key
+            self._line = QFontMetrics(font).height()
+        return self._text_font
 
-    def _text(self, text: str) -> QStaticText:
-        """``text`` laid out once in the current label font."""
-        static = self._texts.get(text)
-        if static is None:
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self._font_key = 0  # lay the labels out again in the new font
+            self.update()
+        super().changeEvent(event)
+
+    def _text(self, text: str) -> tuple[QStaticText, float, float]:
+        """``text`` laid out once in the current label font, with its width and height."""
+        entry = self._texts.get(text)
+        if entry is None:
             static = QStaticText(text)
             static.setTextFormat(Qt.TextFormat.PlainText)
             static.prepare(QTransform(), self._text_font)
-            self._texts[text] = static
-        return static
+            size = static.size()
+            entry = self._texts[text] = (static, size.width(), size.height())
+        return entry
 
     def _draw_centred(self, painter: QPainter, rect: QRectF, text: str) -> None:
         """Draw ``text`` centred in ``rect``."""
-        static = self._text(text)
-        size = static.size()
+        static, width, height = self._text(text)
         painter.drawStaticText(
             QPointF(
-                rect.left() + (rect.width() - size.width()) / 2,
-                rect.top() + (rect.height() - size.height()) / 2,
+                rect.left() + (rect.width() - width) / 2, rect.top() + (rect.height() - height) / 2
             ),
             static,
         )
 
     def _backdrop(self, palette: QPalette, top: float, bottom: float) -> QPixmap:
-        """What does not move: the background, faint lines at 25-100 % and the baseline."""
+        """What does not move: the background, faint lines at 25-100 %, the
+        baseline and the digits under the bars."""
         dpr = self.devicePixelRatioF()
         w, h = self.width(), self.height()
-        key = (w, h, dpr, palette.cacheKey(), top, bottom)
+        key = (w, h, dpr, palette.cacheKey(), self._font_key)
         if key != self._backdrop_key:
             pixmap = QPixmap(max(1, round(w * dpr)), max(1, round(h * dpr)))
             pixmap.setDevicePixelRatio(dpr)
@@ -192,46 +205,60 @@ class ProbabilityChart(QWidget):
                 painter.drawLine(QPointF(0, y), QPointF(w, y))
             painter.setPen(QColor(text.red(), text.green(), text.blue(), 60))
             painter.drawLine(0, int(bottom) + 1, w, int(bottom) + 1)
+            painter.setPen(text)
+            for digit in range(10):
+                self._draw_centred(painter, self._digit_rect(digit, bottom), str(digit))
             painter.end()
             self._backdrop_pixmap, self._backdrop_key = pixmap, key
         return self._backdrop_pixmap
 
+    def _digit_rect(self, digit: int, bottom: float) -> QRectF:
+        """Where the label of ``digit`` goes, under its bar."""
+        slot = self.width() / 10
+        return QRectF(slot * digit, bottom + 3, slot, self._line)
+
     def paintEvent(self, event: QPaintEvent) -> None:
         palette = self.palette()
         painter = QPainter(self)
-        text_color = palette.color(QPalette.ColorRole.WindowText)
-        bar_color = QColor(palette.color(QPalette.ColorRole.Mid))
-        highlight = palette.color(QPalette.ColorRole.Highlight)
-        faint = QColor(text_color)
-        faint.setAlpha(110)
         w, h = self.width(), self.height()
         painter.setFont(self._label_font())
-        line = painter.fontMetrics().height()
+        line = self._line
         top, bottom = line + 4, h - line - 6
         painter.drawPixmap(0, 0, self._backdrop(palette, top, bottom))
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        if self._highlight is not None:
+            # The winner's digit in the highlight colour, over the backdrop's.
+            rect = self._digit_rect(self._highlight, bottom)
+            painter.fillRect(rect, palette.color(QPalette.ColorRole.Window))
+            painter.setPen(highlight)
+            self._draw_centred(painter, rect, str(self._highlight))
         slot = w / 10
         bar_w = slot * 0.62
-        for digit in range(10):
-            value = self._shown[digit]
-            x = slot * digit + (slot - bar_w) / 2
-            height = max(0.0, (bottom - top) * value)
-            color = highlight if digit == self._highlight else bar_color
-            painter.fillRect(QRectF(x, bottom - height, bar_w, height), color)
-            painter.setPen(highlight if digit == self._highlight else text_color)
-            self._draw_centred(painter, QRectF(slot * digit, bottom + 3, slot, line), str(digit))
-            if self._target:
-                pct = self._target[digit] * 100
+        bar_color = palette.color(QPalette.ColorRole.Mid)
+        heights = [max(0.0, (bottom - top) * value) for value in self._shown]
+        for digit, height in enumerate(heights):
+            painter.fillRect(
+                QRectF(slot * digit + (slot - bar_w) / 2, bottom - height, bar_w, height),
+                highlight if digit == self._highlight else bar_color,
+            )
+        if self._target:
+            text_color = palette.color(QPalette.ColorRole.WindowText)
+            faint = QColor(text_color)
+            faint.setAlpha(110)
+            pen = None
+            for digit, (p, height) in enumerate(zip(self._target, heights, strict=True)):
+                pct = p * 100
                 label = f"{pct:.0f}%" if pct >= 1 else "<1%" if pct >= 0.05 else "0%"
-                painter.setPen(text_color if pct >= 1 else faint)
-                # A label may be wider than its bar's slot: widen it, but keep it inside.
-                label_w = max(slot, self._text(label).size().width() + 4.0)
-                left = min(max(0.0, slot * (digit + 0.5) - label_w / 2), w - label_w)
-                self._draw_centred(
-                    painter,
-                    QRectF(left, max(0.0, bottom - height - line - 1), label_w, line),
-                    label,
-                )
-        if not self._target and self._hint:
+                if (pct >= 1) is not pen:
+                    pen = pct >= 1
+                    painter.setPen(text_color if pen else faint)
+                static, text_w, text_h = self._text(label)
+                # Centred over the bar, but inside the chart if wider than the bar's slot.
+                left = slot * (digit + 0.5) - text_w / 2
+                left = min(max(2.0, left), w - 2.0 - text_w)
+                top_y = max(0.0, bottom - height - line - 1) + (line - text_h) / 2
+                painter.drawStaticText(QPointF(left, top_y), static)
+        elif self._hint:
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(QRectF(0, 0, w, bottom), Qt.AlignmentFlag.AlignCenter, self._hint)
         painter.end()
