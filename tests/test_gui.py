@@ -472,3 +472,71 @@ def test_a_new_stroke_is_answered_at_once(qtbot, window):
         left,
     )
     assert len(sent) == 1, "within a stroke, updates are still throttled"
+
+
+def test_the_canvas_on_screen_matches_a_full_repaint_while_drawing(qtbot, window):
+    """Each pen segment repaints only the pixels it covers: what is on screen
+    must still be exactly what painting the whole canvas gives."""
+    from PySide6.QtCore import QEvent
+
+    from tests.helpers.qt import _send, to_widget
+
+    canvas, app = window.canvas, QApplication.instance()
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    window.set_pen_width(40)
+    points = [(60 + 9 * i, 50 + 7 * i + (i % 3) * 12) for i in range(20)]
+    _send(canvas, QEvent.Type.MouseButtonPress, to_widget(canvas, *points[0]), left, left)
+    for point in points[1:]:
+        _send(canvas, QEvent.Type.MouseMove, to_widget(canvas, *point), none, left)
+        app.processEvents()  # paint this segment's region before the next
+    screen = QGuiApplication.primaryScreen().grabWindow(window.winId()).toImage()
+    origin = canvas.mapTo(window, canvas.rect().topLeft())
+    on_screen = screen.copy(origin.x(), origin.y(), canvas.width(), canvas.height())
+    full = canvas.grab().toImage().convertToFormat(on_screen.format())
+    assert full.size() == on_screen.size()
+    ink = to_widget(canvas, *points[10])
+    assert on_screen.pixelColor(round(ink.x()), round(ink.y())).lightness() < 60
+    assert on_screen == full
+    _send(canvas, QEvent.Type.MouseButtonRelease, to_widget(canvas, *points[-1]), left, none)
+
+
+def test_the_chart_highlights_the_winner_and_follows_a_font_change(qtbot):
+    from PySide6.QtGui import QPalette
+
+    from mnist_desktop.gui.chart import ANIMATION_MS
+
+    chart = ProbabilityChart()
+    qtbot.addWidget(chart)
+    chart.resize(400, 240)
+    chart.show()
+    chart.set_probabilities([0.02] * 3 + [0.82] + [0.02] * 6)
+    qtbot.wait(ANIMATION_MS + 100)  # the bars have glided into place
+    before = chart.grab().toImage()
+    assert chart.grab().toImage() == before
+
+    highlight = chart.palette().color(QPalette.ColorRole.Highlight)
+
+    def highlighted_in_digit_row(digit: int) -> int:
+        """Pixels of the highlight colour under the bar of ``digit`` (its label)."""
+        slot = before.width() / 10
+        count = 0
+        for y in range(before.height() - 22, before.height()):
+            for x in range(int(slot * digit), int(slot * (digit + 1))):
+                c = before.pixelColor(x, y)
+                count += (
+                    abs(c.red() - highlight.red())
+                    + abs(c.green() - highlight.green())
+                    + abs(c.blue() - highlight.blue())
+                    < 60
+                )
+        return count
+
+    assert highlighted_in_digit_row(3) > 5  # the winner's digit, in the highlight colour
+    assert highlighted_in_digit_row(4) == 0
+    font = chart.font()
+    font.setBold(True)
+    chart.setFont(font)
+    after = chart.grab().toImage()
+    slot, h = before.width() // 10, before.height()
+    digit_four = (4 * slot, h - 22, slot, 22)  # drawn once, in the cached backdrop
+    assert after.copy(*digit_four) != before.copy(*digit_four)  # bold now

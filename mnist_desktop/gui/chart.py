@@ -155,6 +155,7 @@ class ProbabilityChart(QWidget):
             font = QFont(self.font())
             font.setPixelSize(key)
             self._texts.clear()
+            self._backdrop_key = ()  # its digits too
             self._text_font, self._font_key = font, key
             self._line = QFontMetrics(font).height()
         return self._text_font
@@ -191,7 +192,7 @@ class ProbabilityChart(QWidget):
         baseline and the digits under the bars."""
         dpr = self.devicePixelRatioF()
         w, h = self.width(), self.height()
-        key = (w, h, dpr, palette.cacheKey(), self._font_key)
+        key = (w, h, dpr, palette.cacheKey())
         if key != self._backdrop_key:
             pixmap = QPixmap(max(1, round(w * dpr)), max(1, round(h * dpr)))
             pixmap.setDevicePixelRatio(dpr)
