@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
         # repaint all of itself.
         metrics = self.timing_label.fontMetrics()
         self.timing_label.setFixedSize(
-            metrics.horizontalAdvance("000.0 ms (preprocess 00.0 + model 00.0)"), metrics.height()
+            metrics.horizontalAdvance("0000.0 ms (preprocess 000.0 + model 00.0)"), metrics.height()
         )
         status = self.statusBar()
         status.addPermanentWidget(self.timing_label)

@@ -42,7 +42,6 @@ def gray_to_rgb32(gray: np.ndarray) -> QImage:
     Qt paints RGB32 with its fastest blits and scalers; a Grayscale8 image is
     converted again on every paint."""
     h, w = gray.shape
-    pixels = np.ascontiguousarray(gray, dtype=np.uint32) * np.uint32(0x010101) | np.uint32(
-        0xFF000000
-    )
+    grey = np.ascontiguousarray(gray, dtype=np.uint32)
+    pixels = grey * np.uint32(0x010101) | np.uint32(0xFF000000)  # 0xAARRGGBB
     return QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()
