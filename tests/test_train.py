@@ -68,3 +68,38 @@ def test_validation_split_is_stratified_and_disjoint():
     train_idx, val_idx = split_validation(labels, 100, seed=0)
     assert len(val_idx) == 100 and not set(train_idx) & set(val_idx)
     assert np.bincount(labels[val_idx], minlength=10).tolist() == [10] * 10
+
+
+def test_a_failed_save_leaves_the_previous_model_whole(trained, tmp_path, monkeypatch):
+    """If moving the new files into place fails half-way (a file locked by
+    another program), the previous model, export and card are put back."""
+    import os
+    import shutil
+
+    import keras
+
+    from mnist_desktop.ml import train as train_module
+
+    source, _ = trained
+    out = tmp_path / "model.keras"
+    for suffix in (".keras", ".tflite", ".json"):
+        shutil.copy(source.with_suffix(suffix), out.with_suffix(suffix))
+    before = {s: out.with_suffix(s).read_bytes() for s in (".keras", ".tflite", ".json")}
+    model = keras.saving.load_model(out, compile=False)
+    real_replace = os.replace
+
+    def locked(src, dst):
+        if str(src).endswith(".tflite.part"):
+            raise PermissionError("the file is in use")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(train_module.os, "replace", locked)
+    with pytest.raises(PermissionError):
+        train_module.save_model_files(model, out, {"new": True})
+    monkeypatch.setattr(train_module.os, "replace", real_replace)
+    assert {s: out.with_suffix(s).read_bytes() for s in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model.json",
+        "model.keras",
+        "model.tflite",
+    ]

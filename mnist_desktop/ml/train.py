@@ -230,7 +230,9 @@ def save_model_files(model, out: Path, card: dict) -> None:
 
     Each is written to a ``.part`` file first and the three are moved into
     place together at the end, so the app never finds a half-written model
-    (or a model with another model's card). On failure the parts are removed.
+    (or a model with another model's card). On failure the parts are removed,
+    and if moving them in fails half-way (a file locked by another program),
+    the previous three are put back.
     """
     from .export import write_litert
 
@@ -247,9 +249,26 @@ def save_model_files(model, out: Path, card: dict) -> None:
         for part in parts:
             part.unlink(missing_ok=True)
         raise
-    # Everything is written: move into place together.
-    for part, final in zip(parts, finals, strict=True):
-        os.replace(part, final)
+    # Everything is written: move into place together, the old set aside first.
+    olds = [final.with_name(final.name + ".old") for final in finals]
+    had_old = [final.exists() for final in finals]
+    try:
+        for final, old, had in zip(finals, olds, had_old, strict=True):
+            if had:
+                os.replace(final, old)
+        for part, final in zip(parts, finals, strict=True):
+            os.replace(part, final)
+    except OSError:
+        # Back to the previous set (or to none), never a mix of two models.
+        for part, final, old, had in zip(parts, finals, olds, had_old, strict=True):
+            part.unlink(missing_ok=True)
+            if had and old.exists():
+                os.replace(old, final)
+            elif not had:
+                final.unlink(missing_ok=True)
+        raise
+    for old in olds:
+        old.unlink(missing_ok=True)
 
 
 def train(
