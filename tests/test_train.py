@@ -28,6 +28,7 @@ def test_training_writes_model_export_and_card(trained):
         "parameters",
         "epochs",
         "seed",
+        "split_seed",
         "training_seconds",
     ):
         assert key in card

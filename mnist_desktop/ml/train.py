@@ -334,6 +334,7 @@ def train(
         "batch_size": config.batch_size,
         "learning_rate": config.learning_rate,
         "seed": config.seed,
+        "split_seed": config.split_seed,
         "augmentation": config.augment,
         "polish_epochs": config.polish_epochs,
         "polish_learning_rate": config.polish_learning_rate,
