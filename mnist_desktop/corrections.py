@@ -286,7 +286,7 @@ class CorrectionStore:
     def strokes(self, correction: Correction) -> dict | None:
         """The vector drawing saved with ``correction``, or None."""
         try:
-            return json.loads(self.path(f"{STROKES}/{correction.id}.json").read_text("utf-8"))
+            return json.loads(self.path(_strokes_file(correction.id)).read_text("utf-8"))
         except (OSError, ValueError):
             return None
 
@@ -321,9 +321,7 @@ class CorrectionStore:
                 created=_now().isoformat(timespec="seconds"),
                 input_file="",
             )
-            self._write_images(correction, pixels, src)
-            if blob is not None:
-                _write_atomic(self.path(f"{STROKES}/{correction.id}.json"), blob)
+            self._write_files(correction, pixels, src, blob)
             self._write_index([*items, correction])
         return correction
 
@@ -348,12 +346,17 @@ class CorrectionStore:
                 shutil.rmtree(self.root / folder, ignore_errors=True)
 
     def _unlink(self, c: Correction) -> None:
-        for rel in (c.input_file, c.source_file, f"{STROKES}/{c.id}.json"):
+        for rel in (c.input_file, c.source_file, _strokes_file(c.id)):
             if rel:
                 self.path(rel).unlink(missing_ok=True)
 
-    def _write_images(self, c: Correction, pixels: np.ndarray, src: np.ndarray | None) -> None:
-        """Write the PNGs for ``c`` (sets its file names); the index is written after."""
+    def _write_files(
+        self, c: Correction, pixels: np.ndarray, src: np.ndarray | None, drawing: bytes | None
+    ) -> None:
+        """Write the PNGs for ``c`` (sets its file names) and its encoded vector
+        drawing, if any; the index is written after."""
+        if drawing is not None:
+            _write_atomic(self.path(_strokes_file(c.id)), drawing)
         c.input_file = f"{INPUTS}/{c.id}.png"
         _write_atomic(self.path(c.input_file), _png_bytes(pixels))
         if src is not None:
@@ -377,7 +380,7 @@ class CorrectionStore:
             items = self.all()
             blobs: list[tuple[str, bytes]] = []
             for c in items:
-                drawn = f"{STROKES}/{c.id}.json"
+                drawn = _strokes_file(c.id)
                 if self.path(drawn).is_file():
                     blobs.append((drawn, self.path(drawn).read_bytes()))
                 for rel in (c.input_file, c.source_file):
@@ -481,7 +484,7 @@ class CorrectionStore:
                     continue
                 seen.add(cid)
                 correction = Correction(cid, label, predicted, created, "")
-                drawn = f"{STROKES}/{cid}.json"
+                drawn = _strokes_file(cid)
                 blob = None
                 if drawn in infos:
                     try:
@@ -495,12 +498,15 @@ class CorrectionStore:
             present = {c.id for c in items}
             new = [s for s in staged if s[0].id not in present]
             for correction, pixels, src, blob in new:
-                self._write_images(correction, pixels, src)
-                if blob is not None:
-                    _write_atomic(self.path(f"{STROKES}/{correction.id}.json"), blob)
+                self._write_files(correction, pixels, src, blob)
             if new:
                 self._write_index([*items, *(s[0] for s in new)])
         return len(new)
+
+
+def _strokes_file(correction_id: str) -> str:
+    """Where a correction's vector drawing lives, relative to the store's root."""
+    return f"{STROKES}/{correction_id}.json"
 
 
 def _strokes_json(strokes: dict) -> bytes:
