@@ -284,7 +284,6 @@ def train(
     and their logits averaged; ``members`` passes networks already trained on
     the same split (they count towards ``config.members``). Returns the card.
     """
-
     config = config or TrainConfig()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
