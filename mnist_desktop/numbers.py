@@ -173,8 +173,6 @@ def read_number(
     classifier: Classifier, source: ImageSource, polarity: Polarity = "auto"
 ) -> NumberReading:
     """Segment ``source`` into digits and classify them all in one batch."""
-    from .ml.inference import make_prediction
-
     found = segment(source, polarity)
     reading = NumberReading(polarity=found.polarity, size=found.size, notes=list(found.notes))
     if not found.digits:
@@ -182,6 +180,6 @@ def read_number(
     probabilities = classifier.probabilities(np.stack([d.image for d in found.digits]))
     for digit, row in zip(found.digits, probabilities, strict=True):
         reading.digits.append(
-            DigitReading(digit.box, digit.image, digit.touching, prediction=make_prediction(row))
+            DigitReading(digit.box, digit.image, digit.touching, prediction=classifier.verdict(row))
         )
     return reading

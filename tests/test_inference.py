@@ -142,3 +142,33 @@ def test_litert_engine_does_not_hold_its_model_file(tmp_path):
     probs = classifier.probabilities(np.zeros((1, 28, 28), np.float32))
     model.write_bytes(b"replaced")  # still classifies from its own copy
     assert np.allclose(classifier.probabilities(np.zeros((1, 28, 28), np.float32)), probs)
+
+
+def test_verdict_reasons_and_json():
+    """A read digit has no reason; blank and rejected inputs say why, and a
+    rejected one keeps its probabilities so a person can still correct it."""
+    from mnist_desktop.ml.inference import BLANK, NOT_A_DIGIT, make_prediction
+    from mnist_desktop.preprocess import Preprocessed
+
+    sure = np.array([0.01] * 9 + [0.91])
+    read = make_prediction(sure, reject_below=0.5)
+    assert read.digit == 9 and read.reason is None and "reason" not in read.to_dict()
+
+    flat = np.full(10, 0.1)
+    rejected = make_prediction(flat, reject_below=0.5)
+    assert rejected.digit is None and rejected.rejected and not rejected.blank
+    assert rejected.to_dict()["reason"] == NOT_A_DIGIT and rejected.to_dict()["digit"] is None
+    assert rejected.label == "not a digit" and rejected.best == 0
+    assert rejected.probabilities == [0.1] * 10
+    assert make_prediction(flat).digit is not None  # no threshold: never rejected
+
+    blank = make_prediction(np.zeros(10), Preprocessed(np.zeros((28, 28), np.float32), True))
+    assert blank.blank and blank.to_dict()["reason"] == BLANK and blank.best is None
+
+
+def test_csv_cells_that_start_a_formula_are_neutralised():
+    from mnist_desktop.csvcells import safe_cell
+
+    assert safe_cell("=HYPERLINK(\"x\").png") == "'=HYPERLINK(\"x\").png"
+    assert [safe_cell(c) for c in ("+1", "-2", "@a", "\tx")] == ["'+1", "'-2", "'@a", "'\tx"]
+    assert safe_cell("digit.png") == "digit.png" and safe_cell(-1.5) == -1.5

@@ -35,6 +35,11 @@ UNSURE_BELOW = 0.6
 CLOSE_RATIO = 0.5
 """...and so is a runner-up with at least this fraction of the winner's probability."""
 
+BLANK = "blank"
+"""``Prediction.reason`` when there is nothing to read (empty canvas, blank page)."""
+NOT_A_DIGIT = "not a digit"
+"""``Prediction.reason`` when there is ink, but the model says it is no digit."""
+
 
 class ModelError(RuntimeError):
     """The model file is missing or damaged, or the engine cannot run."""
@@ -45,18 +50,34 @@ class Prediction:
     """The answer for one image."""
 
     digit: int | None
-    """The predicted digit, None when there is no digit (blank input)."""
+    """The predicted digit; None when there is none (see ``reason``)."""
     confidence: float
-    """Calibrated probability of ``digit`` (0 when blank)."""
+    """Calibrated probability of ``digit`` (0 when there is none)."""
     probabilities: list[float]
-    """Ten calibrated probabilities (all 0 when blank)."""
+    """Ten calibrated probabilities (all 0 when blank; kept for a rejected
+    input, so a person can still pick the right digit)."""
     preprocessed: Preprocessed | None = None
     alternatives: list[int] = field(default_factory=list)
     """The runner-up when the model cannot tell it apart from ``digit`` ("4 or 9?")."""
+    reason: str | None = None
+    """Why there is no digit: :data:`BLANK` or :data:`NOT_A_DIGIT`; None when read."""
 
     @property
     def blank(self) -> bool:
-        return self.digit is None
+        """Nothing to read at all (no ink)."""
+        return self.reason == BLANK
+
+    @property
+    def rejected(self) -> bool:
+        """There is ink, but the model judges it is not a digit."""
+        return self.reason == NOT_A_DIGIT
+
+    @property
+    def best(self) -> int | None:
+        """The most probable digit, even for a rejected input (None when blank)."""
+        if self.digit is not None:
+            return self.digit
+        return None if self.blank else int(np.argmax(self.probabilities))
 
     @property
     def unsure(self) -> bool:
@@ -66,7 +87,9 @@ class Prediction:
 
     @property
     def label(self) -> str:
-        """What to tell a person: "4", "4 or 9?", "7?" or "no digit"."""
+        """What to tell a person: "4", "4 or 9?", "7?", "not a digit" or "no digit"."""
+        if self.rejected:
+            return NOT_A_DIGIT
         if self.digit is None:
             return "no digit"
         if self.alternatives:
@@ -74,22 +97,35 @@ class Prediction:
         return f"{self.digit}?" if self.unsure else str(self.digit)
 
     def to_dict(self) -> dict:
-        return {
+        """JSON-ready: a read digit has no ``reason`` key."""
+        out = {
             "digit": self.digit,
             "confidence": round(self.confidence, 6),
             "probabilities": [round(p, 6) for p in self.probabilities],
         }
+        if self.reason is not None:
+            out["reason"] = self.reason
+        return out
 
 
 def make_prediction(
-    probabilities: np.ndarray, preprocessed: Preprocessed | None = None
+    probabilities: np.ndarray,
+    preprocessed: Preprocessed | None = None,
+    reject_below: float | None = None,
 ) -> Prediction:
-    """Turn ten calibrated probabilities into a :class:`Prediction`."""
+    """Turn ten calibrated probabilities into a :class:`Prediction`.
+
+    ``reject_below``: a top probability under this means "not a digit" (the
+    model was trained to spread its probability over all ten digits on things
+    that are no digit, so a low top is its way of saying so); None never rejects.
+    """
     if preprocessed is not None and preprocessed.blank:
-        return Prediction(None, 0.0, [0.0] * 10, preprocessed)
+        return Prediction(None, 0.0, [0.0] * 10, preprocessed, reason=BLANK)
     probs = [float(p) for p in probabilities]
     order = np.argsort(probabilities)[::-1]
     top = probs[order[0]]
+    if reject_below is not None and top < reject_below:
+        return Prediction(None, 0.0, probs, preprocessed, reason=NOT_A_DIGIT)
     alternatives = []
     if top < UNSURE_BELOW or probs[order[1]] >= CLOSE_RATIO * top:
         alternatives = [int(d) for d in order[1:2] if probs[d] >= CLOSE_RATIO * top]
@@ -114,6 +150,8 @@ class Classifier(ABC):
         self.model_path = model_path
         self.card = card
         self.temperature = float(card.get("calibration", {}).get("temperature", 1.0))
+        self.reject_below: float | None = card.get("rejection", {}).get("reject_below")
+        """From the card: a top probability under this is "not a digit" (None: never)."""
 
     @abstractmethod
     def logits(self, images: np.ndarray) -> np.ndarray:
@@ -129,7 +167,12 @@ class Classifier(ABC):
     def predict_preprocessed(self, pre: Preprocessed) -> Prediction:
         if pre.blank:
             return make_prediction(np.zeros(10), pre)
-        return make_prediction(self.probabilities(pre.image[None])[0], pre)
+        return self.verdict(self.probabilities(pre.image[None])[0], pre)
+
+    def verdict(self, probabilities: np.ndarray, pre: Preprocessed | None = None) -> Prediction:
+        """A :class:`Prediction` from this model's calibrated probabilities, with
+        its "not a digit" threshold applied."""
+        return make_prediction(probabilities, pre, self.reject_below)
 
     def classify(self, source: ImageSource, polarity: Polarity = "auto") -> Prediction:
         """Preprocess ``source`` (path, bytes, PIL image or array) and classify it."""
@@ -148,7 +191,7 @@ class Classifier(ABC):
             chunk = todo[start : start + batch_size]
             probs = self.probabilities(np.stack([preprocessed[i].image for i in chunk]))
             for i, row in zip(chunk, probs, strict=True):
-                results[i] = make_prediction(row, preprocessed[i])
+                results[i] = self.verdict(row, preprocessed[i])
         return results  # type: ignore[return-value]
 
     def describe(self) -> str:
