@@ -348,6 +348,44 @@ def _quadratic_terms(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1)
 
 
+def _subsample(values: np.ndarray) -> np.ndarray:
+    """A few thousand pixels of a 2-D array on a regular lattice; an odd stride
+    never lines up with 8 x 8 JPEG blocks."""
+    step = round(np.sqrt(values.size / 8192))
+    step = step + 1 if step > 1 and step % 2 == 0 else max(1, step)
+    return values[::step, ::step]
+
+
+def _two_tones(values: np.ndarray) -> tuple[float, float, float] | None:
+    """(dark level, light level, noise) when ``values`` are two clear tones.
+
+    Ink that covers much of the image (a digit cropped to its strokes, a bold
+    or binarised scan) leaves no majority of paper, so the median is no paper
+    level and the spread around it measures the ink, not the noise.  Otsu's
+    split then separates two tight clusters far apart: paper and ink.  A blank
+    noisy page splits too, but into halves of one cluster, a few noise widths
+    apart; None then, and the median stands.
+    """
+    flat = values.ravel()
+    threshold = _otsu(np.clip(flat, 0.0, 1.0))
+    dark, light = flat[flat < threshold], flat[flat >= threshold]
+    if dark.size < 0.05 * flat.size or light.size < 0.05 * flat.size:
+        return None  # one tone with a few outliers: the median's case
+    low, high = _median(dark), _median(light)
+    spread = max(_median(np.abs(dark - low)), _median(np.abs(light - high))) * 1.4826
+    if high - low < max(0.25, 8.0 * spread):
+        return None
+    return low, high, spread
+
+
+def _border_tone(values: np.ndarray, threshold: float) -> int:
+    """+1 when most of the image's outermost pixels are above ``threshold``, else -1.
+
+    A digit touches its frame at a few places, so the frame is mostly paper."""
+    ring = np.concatenate([values[0], values[-1], values[1:-1, 0], values[1:-1, -1]])
+    return 1 if (ring >= threshold).mean() >= 0.5 else -1
+
+
 def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float, int]:
     """Fit the paper: returns (background surface, sign of ink).
 
@@ -357,18 +395,37 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
     """
     cell = max(1, -(-max(lum.shape) // 32))
     grid = _block_mean(lum, cell)
-    level = _median(grid)
-    residual = grid - level
-    if polarity == "light":
-        sign = 1
-    elif polarity == "dark":
-        sign = -1
+    # Tones from pixels: averaging cells blends paper and ink at every edge.
+    tones = _two_tones(_subsample(lum))
+    if tones is not None:
+        low, high, spread = tones
+        if polarity == "light":
+            sign = 1
+        elif polarity == "dark":
+            sign = -1
+        else:
+            # Paper is the tone of the larger area unless the two are close;
+            # then the tone of the frame decides.
+            darker = float((grid < (low + high) / 2).mean())
+            sign = 1 if darker > 0.6 else -1 if darker < 0.4 else -_border_tone(
+                grid, (low + high) / 2
+            )
+        level = low if sign > 0 else high
+        residual = grid - level
+        noise = spread
     else:
-        low, high = np.percentile(residual, (0.5, 99.5))
-        sign = 1 if high > -low else -1
-        if abs(high + low) < 0.02:  # no clear outliers on either side: use the paper's tone
-            sign = 1 if level < 0.5 else -1
-    noise = _median(np.abs(residual)) * 1.4826
+        level = _median(grid)
+        residual = grid - level
+        if polarity == "light":
+            sign = 1
+        elif polarity == "dark":
+            sign = -1
+        else:
+            low, high = np.percentile(residual, (0.5, 99.5))
+            sign = 1 if high > -low else -1
+            if abs(high + low) < 0.02:  # no clear outliers on either side: use the paper's tone
+                sign = 1 if level < 0.5 else -1
+        noise = _median(np.abs(residual)) * 1.4826
     paper = residual * sign < max(3.0 * noise, 0.04)
     gh, gw = grid.shape
     if gh < 4 or gw < 4 or paper.sum() < 12 or _spread(grid[paper]) < 0.01:
@@ -550,13 +607,11 @@ def ink_map(
     background, sign = _background(lum, polarity)
     ink = (lum - background) * sign
     # Pixel-level noise (sensor noise, JPEG artefacts, paper grain): the median
-    # absolute deviation of a subsample, which the few ink pixels barely move.
-    # A few thousand samples are plenty; an odd stride never lines up with
-    # 8 x 8 JPEG blocks.
-    step = round(np.sqrt(ink.size / 8192))
-    step = step + 1 if step > 1 and step % 2 == 0 else max(1, step)
-    sample = ink[::step, ::step]
-    noise = _median(np.abs(sample - _median(sample))) * 1.4826
+    # absolute deviation of a subsample, which a few ink pixels barely move;
+    # where ink covers much of the image, the spread within each of its tones.
+    sample = _subsample(ink)
+    tones = _two_tones(sample)
+    noise = tones[2] if tones else _median(np.abs(sample - _median(sample))) * 1.4826
     if rgb is not None:
         # Coloured ink (a blue ballpoint) differs from paper in hue too.
         ink = np.maximum(ink, _chroma_distance(rgb, lum))
