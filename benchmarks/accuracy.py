@@ -119,8 +119,8 @@ def drawing_set(hand: dict | None = None):
     ``hand``: the pen paths (default ``tests.helpers.strokes.DIGITS``)."""
     from PySide6.QtGui import QGuiApplication
 
-    from mnist_desktop.gui.canvas import Stroke, render_strokes
     from mnist_desktop.gui.qtimage import qimage_to_gray
+    from mnist_desktop.raster import Stroke, render_strokes
     from tests.helpers.strokes import DIGITS, digit_strokes
 
     _app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841

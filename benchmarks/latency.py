@@ -45,8 +45,8 @@ def canvas_raster() -> np.ndarray:
     """A '3' drawn on the canvas, as the canvas hands it to the model."""
     from PySide6.QtWidgets import QApplication
 
-    from mnist_desktop.gui.canvas import Stroke, render_strokes
     from mnist_desktop.gui.qtimage import qimage_to_gray
+    from mnist_desktop.raster import Stroke, render_strokes
     from tests.helpers.strokes import digit_strokes
 
     _app = QApplication.instance() or QApplication([])  # noqa: F841  (the window needs it later)

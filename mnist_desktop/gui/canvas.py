@@ -21,7 +21,6 @@ from PySide6.QtGui import (
     QImage,
     QMouseEvent,
     QPainter,
-    QPainterPath,
     QPaintEvent,
     QPalette,
     QPen,
@@ -31,26 +30,19 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from mnist_desktop.raster import (
+    CANVAS_SIZE,
+    DEFAULT_PEN_WIDTH,
+    Stroke,
+    canvas_painter,
+    paint_stroke,
+    render_strokes,
+    segment_pen,
+)
+
 from .qtimage import qimage_to_gray, rgba_to_qimage
 
-CANVAS_SIZE = 280
-"""Side of the internal drawing, in pixels (10x the model's 28)."""
-RASTER_SIZE = 84
-"""Side of the greyscale raster sent to the model: still 4x the 20 px box the
-digit is fitted into (the 810 benchmark drawings read the same as at 140 or
-280 px), and a ninth of the pixels of CANVAS_SIZE, so preprocessing a live
-stroke costs well under a millisecond."""
-DEFAULT_PEN_WIDTH = 24
-MIN_PRESSURE_WIDTH = 0.35
-"""A tablet pen at the lightest touch draws this fraction of the pen width."""
-
-
-@dataclass(frozen=True)
-class Stroke:
-    """One pen-down-to-pen-up line: points (x, y, pressure) in canvas pixels."""
-
-    points: tuple[tuple[float, float, float], ...]
-    width: float
+__all__ = ["CANVAS_SIZE", "DEFAULT_PEN_WIDTH", "CanvasState", "DrawingCanvas", "Stroke"]
 
 
 @dataclass(frozen=True)
@@ -80,62 +72,6 @@ class _SetState(QUndoCommand):
 
     def undo(self) -> None:
         self._canvas._apply(self._before)
-
-
-def _segment_width(stroke_width: float, pressure: float) -> float:
-    return stroke_width * (MIN_PRESSURE_WIDTH + (1 - MIN_PRESSURE_WIDTH) * pressure)
-
-
-def _pen(color: QColor | Qt.GlobalColor, width: float) -> QPen:
-    pen = QPen(
-        color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin
-    )
-    return pen
-
-
-def paint_stroke(painter: QPainter, stroke: Stroke, color: QColor | Qt.GlobalColor) -> None:
-    """Paint one stroke (a dot for a single point) with round caps and joins."""
-    points = stroke.points
-    if len(points) == 1 or all(p[:2] == points[0][:2] for p in points):
-        x, y, pressure = points[0]
-        painter.setPen(_pen(color, _segment_width(stroke.width, pressure)))
-        painter.drawPoint(QPointF(x, y))
-        return
-    if all(p[2] == points[0][2] for p in points):
-        # Constant pressure (a mouse): one path, so overlapping segments blend cleanly.
-        path = QPainterPath(QPointF(points[0][0], points[0][1]))
-        for x, y, _ in points[1:]:
-            path.lineTo(x, y)
-        painter.setPen(_pen(color, _segment_width(stroke.width, points[0][2])))
-        painter.drawPath(path)
-        return
-    for (x0, y0, p0), (x1, y1, p1) in zip(points[:-1], points[1:], strict=True):
-        painter.setPen(_pen(color, _segment_width(stroke.width, (p0 + p1) / 2)))
-        painter.drawLine(QPointF(x0, y0), QPointF(x1, y1))
-
-
-def canvas_painter(image: QImage) -> QPainter:
-    """An anti-aliased painter on ``image`` that draws in canvas pixels
-    (the image is CANVAS_SIZE canvas pixels high)."""
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    scale = image.height() / CANVAS_SIZE
-    painter.scale(scale, scale)
-    return painter
-
-
-def render_strokes(
-    strokes: tuple[Stroke, ...], size: int = RASTER_SIZE, columns: int = 1
-) -> QImage:
-    """Rasterise strokes as white ink on black, greyscale, ``size`` pixels high and
-    ``columns`` times as wide."""
-    image = QImage(size * columns, size, QImage.Format.Format_Grayscale8)
-    image.fill(0)
-    painter = canvas_painter(image)
-    for stroke in strokes:
-        paint_stroke(painter, stroke, Qt.GlobalColor.white)
-    painter.end()
-    return image
 
 
 class DrawingCanvas(QWidget):
@@ -380,7 +316,7 @@ class DrawingCanvas(QWidget):
             targets.append((self._ink_layer, QColor.fromRgba(self._ink_key[2])))
         for image, color in targets:
             painter = canvas_painter(image)
-            painter.setPen(_pen(color, _segment_width(self._current_width, b[2])))
+            painter.setPen(segment_pen(color, self._current_width, b[2]))
             if a is None:
                 painter.drawPoint(QPointF(b[0], b[1]))
             else:

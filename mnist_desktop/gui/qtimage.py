@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QImage
 
+from mnist_desktop.raster import gray_array
+
 
 def _rows(image: QImage) -> np.ndarray:
     data = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
     return data.reshape(image.height(), image.bytesPerLine())
 
 
-def qimage_to_gray(image: QImage) -> np.ndarray:
-    """A Grayscale8 QImage as an H x W uint8 array."""
-    return _rows(image)[:, : image.width()].copy()
+qimage_to_gray = gray_array
+"""A Grayscale8 QImage as an H x W uint8 array (the rasterizer's own conversion)."""
 
 
 def qimage_to_rgba(image: QImage) -> np.ndarray:
