@@ -202,12 +202,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         members=args.members,
         polish_epochs=args.polish_epochs,
+        learning_rate=args.learning_rate,
+        pen_dir=args.pen,
+        init=args.init,
     )
     card = train(data, args.out, config)
     print(
         f"saved {args.out} (+ .tflite, .json): test accuracy {card['test_accuracy']:.4%}, "
         f"temperature {card['calibration']['temperature']}"
     )
+    if "rejection" in card:
+        rejection, pen = card["rejection"], card["pen"]
+        print(
+            f"held-out pen writers: {pen['held_out_accuracy']:.2%} right; 'not a digit' below "
+            f"{rejection['reject_below']}: {rejection['validation_letters_rejected']:.1%} of "
+            f"their letters, {rejection['validation_digits_rejected']:.2%} of their digits"
+        )
     return 0
 
 
@@ -270,6 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=4,
         help="epochs on mild warps after the main ones (default: 4, as bundled)",
+    )
+    p.add_argument(
+        "--learning-rate", type=float, default=2e-3, help="peak learning rate (default: 2e-3)"
+    )
+    p.add_argument(
+        "--pen",
+        metavar="DIR",
+        help="pen strokes (digits.jsonl, letters.jsonl): learn its digits as drawn on the "
+        "canvas and its letters and synthetic marks as 'not a digit'; validate on held-out writers",
+    )
+    p.add_argument(
+        "--init", metavar="MODEL", help="start from this trained .keras model (fine-tune it)"
     )
     p.add_argument(
         "--members",

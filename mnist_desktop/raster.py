@@ -9,6 +9,7 @@ object, so it runs headless (training, benchmarks) as well as in the window.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -106,13 +107,16 @@ def place_strokes(
     height: float,
     centre: tuple[float, float] = (CANVAS_SIZE / 2, CANVAS_SIZE / 2),
     pen_width: float = DEFAULT_PEN_WIDTH,
+    min_step: float = 2.0,
 ) -> tuple[Stroke, ...]:
     """Strokes in any units (lists of (x, y), y down) as canvas strokes drawn by a mouse.
 
     The drawing's bounding box is scaled, aspect kept, so that its longer side
     is ``height`` canvas pixels (a tall digit is ``height`` tall; a wide mark
     ``height`` wide), and centred on ``centre``; ``pen_width`` is in canvas
-    pixels, as the window's pen width control sets it.
+    pixels, as the window's pen width control sets it.  Points closer than
+    ``min_step`` canvas pixels to the last one kept are dropped, as a mouse
+    samples a line (a tablet's dense samples cost the painter for nothing).
     """
     xs = [float(p[0]) for s in strokes for p in s]
     ys = [float(p[1]) for s in strokes for p in s]
@@ -123,14 +127,19 @@ def place_strokes(
     k = height / span if span > 0 else 1.0
     ox = centre[0] - (max(xs) - x0) * k / 2
     oy = centre[1] - (max(ys) - y0) * k / 2
-    return tuple(
-        Stroke(
-            tuple((ox + (float(p[0]) - x0) * k, oy + (float(p[1]) - y0) * k, 1.0) for p in s),
-            float(pen_width),
-        )
-        for s in strokes
-        if len(s)
-    )
+    placed = []
+    for stroke in strokes:
+        points = [(ox + (float(p[0]) - x0) * k, oy + (float(p[1]) - y0) * k, 1.0) for p in stroke]
+        if not points:
+            continue
+        kept = [points[0]]
+        for point in points[1:]:
+            if math.hypot(point[0] - kept[-1][0], point[1] - kept[-1][1]) >= min_step:
+                kept.append(point)
+        if len(points) > 1 and kept[-1] is not points[-1]:
+            kept.append(points[-1])  # the stroke ends where the pen was lifted
+        placed.append(Stroke(tuple(kept), float(pen_width)))
+    return tuple(placed)
 
 
 def gray_array(image: QImage) -> np.ndarray:

@@ -104,3 +104,72 @@ def test_a_failed_save_leaves_the_previous_model_whole(trained, tmp_path, monkey
         "model.keras",
         "model.tflite",
     ]
+
+
+def _write_pen_dir(directory):
+    """A tiny pen set in the real format: four writers of two contributors
+    drawing every digit (the tests' hand-made paths, jittered) and some letters."""
+    from tests.helpers.strokes import DIGITS, SECOND_HAND
+
+    rng = np.random.default_rng(0)
+    digits, letters = [], []
+    writers = ["unipen/aaa/w1", "unipen/aaa/w2", "unipen/bbb/w3", "unipen/bbb/w4"]
+    for n, writer in enumerate(writers):
+        hand = DIGITS if n % 2 == 0 else SECOND_HAND
+        for digit, strokes in hand.items():
+            for _ in range(3):
+                jittered = [
+                    [
+                        [round(400 * x + rng.normal(0, 4)), round(400 * y + rng.normal(0, 4))]
+                        for x, y in stroke
+                    ]
+                    for stroke in strokes
+                ]
+                digits.append({"label": digit, "writer": writer, "strokes": jittered})
+        for label, strokes in {
+            "A": [[[0, 100], [50, 0], [100, 100]], [[25, 50], [75, 50]]],
+            "x": [[[0, 0], [60, 60]], [[60, 0], [0, 60]]],
+            "O": [[[50, 0], [100, 50], [50, 100], [0, 50], [50, 0]]],
+        }.items():
+            letters.append({"label": label, "writer": writer, "strokes": strokes})
+    for name, records in (("digits.jsonl", digits), ("letters.jsonl", letters)):
+        (directory / name).write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_training_with_pen_strokes_holds_out_writers_and_sets_a_rejection(tmp_path, mnist_sample):
+    """--pen: writers are split (none on both sides), held-out writers are scored
+    per contributor, outliers are taught, and the card records the "not a digit"
+    threshold the classifier then applies."""
+    from mnist_desktop.ml.data import Mnist
+    from mnist_desktop.ml.pen import load_pen, split_writers
+    from mnist_desktop.ml.train import TrainConfig, train
+
+    pen_dir = tmp_path / "pen"
+    pen_dir.mkdir()
+    _write_pen_dir(pen_dir)
+    held = split_writers(load_pen(pen_dir).digits, 0.25, 1)
+    assert len(held) == 2 and {w.split("/")[1] for w in held} == {"aaa", "bbb"}
+
+    images, labels = mnist_sample
+    data = Mnist(images[:300], labels[:300], images[300:400], labels[300:400], "fixture", {})
+    out = tmp_path / "pen.keras"
+    config = TrainConfig(
+        epochs=1,
+        batch_size=64,
+        validation_size=100,
+        polish_epochs=0,
+        pen_dir=str(pen_dir),
+        pen_variants=1,
+        synthetic_marks=20,
+    )
+    card = train(data, out, config, verbose=0)
+    pen = card["pen"]
+    assert pen["held_out_writers"] == held and pen["train_writers"] == 2
+    assert pen["train_digit_images"] == 60 and pen["validation_digits"] == 60
+    assert pen["train_outlier_letters"] == 4  # A and x of two writers; O looks like a 0
+    assert set(pen["held_out_per_contributor"]) == {"aaa", "bbb"}
+    assert set(pen["sha256"]) == {"digits.jsonl", "letters.jsonl"}
+    rejection = card["rejection"]
+    assert 0 < rejection["reject_below"] <= 1
+    assert rejection["validation_digits_rejected"] <= config.max_digit_rejection
+    assert load_classifier("litert", out).reject_below == rejection["reject_below"]

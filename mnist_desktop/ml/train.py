@@ -42,6 +42,22 @@ class TrainConfig:
     polish_epochs: int = 4
     """Epochs after the main schedule on mild warps (see :func:`polish`)."""
     polish_learning_rate: float = 2e-4
+    pen_dir: str | None = None
+    """The pen strokes set (``digits.jsonl``, ``letters.jsonl``): its digits are
+    drawn on the canvas and learnt, its letters and synthetic marks are taught
+    as "not a digit" (see :mod:`mnist_desktop.ml.pen`)."""
+    pen_variants: int = 4
+    """Random drawings (size, pen, position) of each training writer's digit."""
+    pen_holdout: float = 0.25
+    """The fraction of each contributor's writers held out for validation."""
+    synthetic_marks: int = 6000
+    outlier_weight: float = 0.5
+    """Weight of the outliers' uniform-target loss (Hendrycks et al. use 0.5)."""
+    max_digit_rejection: float = 0.005
+    """The "not a digit" threshold is the highest that rejects at most this
+    share of held-out writers' digits (and a fifth of it of MNIST validation)."""
+    init: str | None = None
+    """Start from this trained .keras model instead of random weights."""
 
 
 def split_validation(labels: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,30 +103,120 @@ def _logits(model, images: np.ndarray, batch: int = 1000) -> np.ndarray:
 
 
 @dataclass
+class PenHeldOut:
+    """Held-out writers' pen data, drawn on the canvas (validation)."""
+
+    x_digits: np.ndarray
+    y_digits: np.ndarray
+    contributor: np.ndarray
+    """Each digit image's contributor (one tablet, one institution)."""
+    x_marks: np.ndarray
+    """Their letters that don't look like digits, each drawn once."""
+    writers: list[str]
+
+
+@dataclass
 class Prepared:
     """The data set after the app's preprocessing, split for training."""
 
     x_train: np.ndarray
     y_train: np.ndarray
+    """Targets (N, 10): one-hot for digits, uniform for things that are no digit."""
+    w_train: np.ndarray
+    """Loss weight of each training image."""
     x_val: np.ndarray
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    pen: PenHeldOut | None = None
+    pen_card: dict | None = None
+
+
+def _one_hot(labels: np.ndarray) -> np.ndarray:
+    return np.eye(10, dtype=np.float32)[labels]
 
 
 def prepare(data: Mnist, config: TrainConfig) -> Prepared:
-    """Preprocess every image the way the app does, then split off validation."""
+    """Preprocess every image the way the app does, then split off validation;
+    with ``config.pen_dir``, add the pen digits and the outliers."""
     x_all = preprocess_batch(data.x_train)
     y_all = data.y_train.astype(np.int32)
     train_idx, val_idx = split_validation(y_all, config.validation_size, config.split_seed)
+    x_train, y_train = x_all[train_idx], _one_hot(y_all[train_idx])
+    w_train = np.ones(len(x_train), np.float32)
+    pen = pen_card = None
+    if config.pen_dir:
+        extra_x, extra_y, extra_w, pen, pen_card = _prepare_pen(config)
+        x_train = np.concatenate([x_train, extra_x])
+        y_train = np.concatenate([y_train, extra_y])
+        w_train = np.concatenate([w_train, extra_w])
     return Prepared(
-        x_all[train_idx],
-        y_all[train_idx],
+        x_train,
+        y_train,
+        w_train,
         x_all[val_idx],
         y_all[val_idx],
         preprocess_batch(data.x_test),
         data.y_test.astype(np.int32),
+        pen,
+        pen_card,
     )
+
+
+def _prepare_pen(config: TrainConfig):
+    """Training writers' digits (drawn ``pen_variants`` times) and outliers, and
+    the held-out writers' drawings for validation."""
+    from . import pen
+
+    data = pen.load_pen(config.pen_dir)
+    held = set(pen.split_writers(data.digits, config.pen_holdout, config.split_seed))
+    train_digits = [s for s in data.digits if s.writer not in held]
+    val_digits = [s for s in data.digits if s.writer in held]
+    letters = [s for s in data.letters if pen.is_outlier_letter(s)]
+    train_letters = [s for s in letters if s.writer not in held]
+    val_letters = [s for s in letters if s.writer in held]
+
+    x_digits, index = pen.render_samples(train_digits, config.pen_variants, config.seed)
+    y_digits = _one_hot(np.array([train_digits[i].label for i in index], np.int32))
+    marks = train_letters + pen.synthetic_marks(config.synthetic_marks, config.seed)
+    x_marks, _ = pen.render_samples(marks, 1, config.seed + 1)
+    y_marks = np.full((len(x_marks), 10), 0.1, np.float32)
+    extra_x = np.concatenate([x_digits, x_marks])
+    extra_y = np.concatenate([y_digits, y_marks])
+    extra_w = np.concatenate(
+        [
+            np.ones(len(x_digits), np.float32),
+            np.full(len(x_marks), config.outlier_weight, np.float32),
+        ]
+    )
+
+    xv, vindex = pen.render_grid(val_digits)
+    held_out = PenHeldOut(
+        xv,
+        np.array([val_digits[i].label for i in vindex], np.int32),
+        np.array([val_digits[i].contributor for i in vindex]),
+        pen.render_samples(val_letters, 1, config.seed + 2)[0],
+        sorted(held),
+    )
+    card = {
+        "source": data.source,
+        "sha256": data.checksums,
+        "split": "by writer: about a quarter of each contributor's writers held out",
+        "held_out_writers": sorted(held),
+        "train_writers": len({s.writer for s in train_digits}),
+        "train_digits": len(train_digits),
+        "train_digit_images": int(len(x_digits)),
+        "train_outlier_letters": len(train_letters),
+        "train_synthetic_marks": config.synthetic_marks,
+        "digit_like_letters_left_out": "".join(sorted(pen.DIGIT_LIKE_LETTERS)),
+        "validation_digits": len(val_digits),
+        "validation_letters": len(val_letters),
+        "validation_drawing": {
+            "heights": list(pen.EVAL_HEIGHTS),
+            "pen_widths": list(pen.EVAL_PEN_WIDTHS),
+        },
+    }
+    return extra_x, extra_y, extra_w, held_out, card
 
 
 def _dataset(prepared: Prepared, config: TrainConfig, seed: int, warps: dict | None = None):
@@ -119,12 +225,13 @@ def _dataset(prepared: Prepared, config: TrainConfig, seed: int, warps: dict | N
 
     from .augment import augment
 
-    ds = tf.data.Dataset.from_tensor_slices((prepared.x_train, prepared.y_train))
+    ds = tf.data.Dataset.from_tensor_slices((prepared.x_train, prepared.y_train, prepared.w_train))
     ds = ds.shuffle(len(prepared.x_train), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(config.batch_size)
     if config.augment:
         ds = ds.map(
-            lambda x, y: augment(x, y, **(warps or {})), num_parallel_calls=tf.data.AUTOTUNE
+            lambda x, y, w: (*augment(x, y, **(warps or {})), w),
+            num_parallel_calls=tf.data.AUTOTUNE,
         )
     return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -137,7 +244,10 @@ def fit_member(prepared: Prepared, config: TrainConfig, seed: int, backup: Path,
 
     keras.utils.set_random_seed(seed)
     ds = _dataset(prepared, config, seed)
-    model = build_model()
+    if config.init:
+        model = keras.saving.load_model(config.init, compile=False)
+    else:
+        model = build_model()
     steps = config.epochs * int(np.ceil(len(prepared.x_train) / config.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate * 0.1,
@@ -155,15 +265,16 @@ def _fit(model, ds, prepared: Prepared, epochs: int, schedule, verbose, callback
     """Compile ``model`` with a fresh Adam on ``schedule`` and train it on ``ds``."""
     import keras
 
+    # Targets are distributions: one-hot for a digit, uniform for an outlier.
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+        metrics=["categorical_accuracy"],
     )
     model.fit(
         ds,
         epochs=epochs,
-        validation_data=(prepared.x_val, prepared.y_val),
+        validation_data=(prepared.x_val, _one_hot(prepared.y_val)),
         shuffle=False,  # the dataset reshuffles itself every epoch
         callbacks=list(callbacks),
         verbose=verbose,
@@ -299,9 +410,26 @@ def train(
     # ---- calibrate on validation, evaluate once on test ---------------------
     x_val, y_val = prepared.x_val, prepared.y_val
     val_logits = _logits(model, x_val)
-    temperature = fit_temperature(val_logits, y_val)
+    held = prepared.pen
+    if held is not None:
+        # Calibrated for drawings as well as for MNIST: both validation sets.
+        pen_logits = _logits(model, held.x_digits)
+        temperature = fit_temperature(
+            np.concatenate([val_logits, pen_logits]), np.concatenate([y_val, held.y_digits])
+        )
+    else:
+        temperature = fit_temperature(val_logits, y_val)
     test_probs = softmax(_logits(model, prepared.x_test), temperature)
     report = accuracy_report(prepared.y_test, test_probs.argmax(axis=1))
+    rejection = pen_report = None
+    if held is not None:
+        val_probs = softmax(val_logits, temperature)
+        pen_probs = softmax(pen_logits, temperature)
+        marks_probs = softmax(_logits(model, held.x_marks), temperature)
+        threshold = choose_rejection(pen_probs, val_probs, config.max_digit_rejection)
+        rejection, pen_report = rejection_report(
+            threshold, held, pen_probs, val_probs, marks_probs, test_probs, prepared.y_test
+        )
     member_reports = []
     if len(trained) > 1:
         for member in trained:
@@ -354,5 +482,62 @@ def train(
         "data": {"source": data.source, "sha256": data.checksums},
         "versions": library_versions(),
     }
+    if config.init:
+        card["initialised_from"] = str(config.init)
+    if held is not None:
+        card["calibration"]["method"] += " and the held-out pen writers' drawings"
+        card["pen"] = {**(prepared.pen_card or {}), **pen_report}
+        card["outlier_exposure"] = {
+            "target": "uniform over the ten digits (Hendrycks et al. 2019)",
+            "weight": config.outlier_weight,
+            "outliers": "the training writers' letters that don't look like digits, "
+            "and synthetic scribbles, dashes, crosses and shapes",
+        }
+        card["rejection"] = rejection
     save_model_files(model, out, card)
     return card
+
+
+def choose_rejection(pen_probs: np.ndarray, val_probs: np.ndarray, max_share: float) -> float:
+    """The "not a digit" threshold on the top calibrated probability: the highest
+    that rejects at most ``max_share`` of held-out writers' drawn digits and a
+    fifth of that of the MNIST validation digits."""
+
+    def highest(top: np.ndarray, share: float) -> float:
+        top = np.sort(top)
+        return float(top[min(int(share * len(top)), len(top) - 1)])
+
+    return round(
+        min(highest(pen_probs.max(1), max_share), highest(val_probs.max(1), max_share / 5)), 4
+    )
+
+
+def rejection_report(threshold, held, pen_probs, val_probs, marks_probs, test_probs, y_test):
+    """The card's ``rejection`` section and the held-out writers' scores."""
+    drawn = held.x_digits.reshape(len(held.x_digits), -1).max(axis=1) > 0
+    top = pen_probs.max(1)
+    right = (pen_probs.argmax(1) == held.y_digits) & drawn
+    accepted = top >= threshold
+    per_contributor = {}
+    for name in sorted(set(held.contributor.tolist())):
+        mine = held.contributor == name
+        per_contributor[name] = {
+            "images": int(mine.sum()),
+            "accuracy": round(float(right[mine].mean()), 5),
+            "rejected": round(float((~accepted[mine]).mean()), 5),
+        }
+    pen_report = {
+        "held_out_accuracy": round(float(right.mean()), 5),
+        "held_out_read_right": round(float((right & accepted).mean()), 5),
+        "held_out_per_contributor": per_contributor,
+    }
+    rejection = {
+        "score": "top calibrated probability",
+        "reject_below": threshold,
+        "chosen_on": "validation: held-out pen writers' drawings and the MNIST validation split",
+        "validation_digits_rejected": round(float((~accepted).mean()), 5),
+        "validation_mnist_rejected": round(float((val_probs.max(1) < threshold).mean()), 5),
+        "validation_letters_rejected": round(float((marks_probs.max(1) < threshold).mean()), 5),
+        "test_mnist_rejected": round(float((test_probs.max(1) < threshold).mean()), 5),
+    }
+    return rejection, pen_report
