@@ -61,6 +61,10 @@ MAX_FILL = 0.72
 """Ink covering more than this fraction of the square over its longer side is a
 dot or a blob (a round dot covers 0.79, see :func:`_fill`); no MNIST test digit
 goes above 0.65, and of the 60,000 training digits only one, a smudged 0, does."""
+DOT_EXTENT = 0.3
+"""...but only ink smaller than this fraction of the image's longer side is a dot
+(the widest pen's click covers 0.21 of the canvas): a bold digit cropped to its
+strokes fills the square over it as fully, and is a digit."""
 MIN_EXTENT = 0.02
 """Ink spanning less than this fraction of the image's longer side, or less
 than 4 pixels, is a speck or a dot, not a digit (a 60 px digit in a 2000 px
@@ -356,15 +360,27 @@ def _subsample(values: np.ndarray) -> np.ndarray:
     return values[::step, ::step]
 
 
-def _two_tones(values: np.ndarray) -> tuple[float, float, float] | None:
-    """(dark level, light level, noise) when ``values`` are two clear tones.
+def _neighbour_noise(values: np.ndarray) -> float:
+    """The noise's standard deviation from differences of horizontal neighbours
+    (on a few thousand pixel pairs): their median absolute value is 0.954 sigma
+    for Gaussian noise, whatever share of the image the ink covers."""
+    step = max(1, round(np.sqrt(values.size / 8192)))
+    rows = values[::step]
+    diffs = (rows[:, 1:] - rows[:, :-1])[:, ::step]
+    return _median(np.abs(diffs)) / 0.954 if diffs.size else 0.0
+
+
+def _two_tones(values: np.ndarray) -> tuple[float, float, float, float] | None:
+    """(dark level, light level, dark spread, light spread) when ``values`` are
+    two clear tones.
 
     Ink that covers much of the image (a digit cropped to its strokes, a bold
     or binarised scan) leaves no majority of paper, so the median is no paper
     level and the spread around it measures the ink, not the noise.  Otsu's
     split then separates two tight clusters far apart: paper and ink.  A blank
     noisy page splits too, but into halves of one cluster, a few noise widths
-    apart; None then, and the median stands.
+    apart; None then, and the median stands.  The spreads are robust standard
+    deviations; the paper's is its noise.
     """
     flat = values.ravel()
     threshold = _otsu(np.clip(flat, 0.0, 1.0))
@@ -372,10 +388,11 @@ def _two_tones(values: np.ndarray) -> tuple[float, float, float] | None:
     if dark.size < 0.05 * flat.size or light.size < 0.05 * flat.size:
         return None  # one tone with a few outliers: the median's case
     low, high = _median(dark), _median(light)
-    spread = max(_median(np.abs(dark - low)), _median(np.abs(light - high))) * 1.4826
-    if high - low < max(0.25, 8.0 * spread):
+    low_spread = _median(np.abs(dark - low)) * 1.4826
+    high_spread = _median(np.abs(light - high)) * 1.4826
+    if high - low < max(0.25, 8.0 * max(low_spread, high_spread)):
         return None
-    return low, high, spread
+    return low, high, low_spread, high_spread
 
 
 def _border_tone(values: np.ndarray, threshold: float) -> int:
@@ -384,6 +401,15 @@ def _border_tone(values: np.ndarray, threshold: float) -> int:
     A digit touches its frame at a few places, so the frame is mostly paper."""
     ring = np.concatenate([values[0], values[-1], values[1:-1, 0], values[1:-1, -1]])
     return 1 if (ring >= threshold).mean() >= 0.5 else -1
+
+
+def _papery(residual: np.ndarray, noise: float) -> np.ndarray:
+    """Which samples may be paper, from their difference to the paper level
+    (positive towards the ink): not beyond the noise towards the ink, and not
+    far the other way either, where uneven light stays (a shadow, a gradient)
+    but ink of the other polarity does not (dark strokes, when the ink is
+    said to be light)."""
+    return (residual < max(3.0 * noise, 0.04)) & (residual > -max(6.0 * noise, 0.3))
 
 
 def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float, int]:
@@ -398,21 +424,16 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
     # Tones from pixels: averaging cells blends paper and ink at every edge.
     tones = _two_tones(_subsample(lum))
     if tones is not None:
-        low, high, spread = tones
-        if polarity == "light":
-            sign = 1
-        elif polarity == "dark":
-            sign = -1
-        else:
-            # Paper is the tone of the larger area unless the two are close;
-            # then the tone of the frame decides.
-            darker = float((grid < (low + high) / 2).mean())
-            sign = 1 if darker > 0.6 else -1 if darker < 0.4 else -_border_tone(
-                grid, (low + high) / 2
-            )
-        level = low if sign > 0 else high
+        low, high, low_spread, high_spread = tones
+        # Paper is the tone of the larger area unless the two are close; then
+        # the tone of the frame decides.  A forced polarity says which way ink
+        # differs from the paper, not which tone the paper is.
+        middle = (low + high) / 2
+        darker = float((grid < middle).mean())
+        paper_dark = darker > 0.6 or (darker >= 0.4 and _border_tone(grid, middle) < 0)
+        level, noise = (low, low_spread) if paper_dark else (high, high_spread)
+        sign = {"light": 1, "dark": -1}.get(polarity, 1 if paper_dark else -1)
         residual = grid - level
-        noise = spread
     else:
         level = _median(grid)
         residual = grid - level
@@ -426,7 +447,7 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
             if abs(high + low) < 0.02:  # no clear outliers on either side: use the paper's tone
                 sign = 1 if level < 0.5 else -1
         noise = _median(np.abs(residual)) * 1.4826
-    paper = residual * sign < max(3.0 * noise, 0.04)
+    paper = _papery(residual * sign, noise)
     gh, gw = grid.shape
     if gh < 4 or gw < 4 or paper.sum() < 12 or _spread(grid[paper]) < 0.01:
         # Flat paper (a canvas, a scan, MNIST): a constant is exact and cheaper.
@@ -438,7 +459,7 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
     surface = np.full(values.shape, level, dtype=np.float32)
     coef = None
     for _ in range(3):
-        keep = (values - surface) * sign < max(3.0 * noise, 0.04)
+        keep = _papery((values - surface) * sign, noise)
         if keep.sum() < 12:
             break
         coef, *_ = np.linalg.lstsq(terms[keep], values[keep], rcond=None)
@@ -607,11 +628,20 @@ def ink_map(
     background, sign = _background(lum, polarity)
     ink = (lum - background) * sign
     # Pixel-level noise (sensor noise, JPEG artefacts, paper grain): the median
-    # absolute deviation of a subsample, which a few ink pixels barely move;
-    # where ink covers much of the image, the spread within each of its tones.
+    # absolute deviation of a subsample, which a few ink pixels barely move.
+    # Where ink covers much of the image that measures the ink, so the noise is
+    # the spread within each of two clear tones (a binarised scan), or what
+    # neighbouring pixels differ by (ink changes only at its edges, noise
+    # everywhere; a blurred or upscaled digit is smooth), whichever is less.
     sample = _subsample(ink)
     tones = _two_tones(sample)
-    noise = tones[2] if tones else _median(np.abs(sample - _median(sample))) * 1.4826
+    noise = (
+        tones[2]
+        if tones
+        else min(  # the paper is the dark tone of the ink map
+            _median(np.abs(sample - _median(sample))) * 1.4826, _neighbour_noise(ink)
+        )
+    )
     if rgb is not None:
         # Coloured ink (a blue ballpoint) differs from paper in hue too.
         ink = np.maximum(ink, _chroma_distance(rgb, lum))
@@ -626,6 +656,13 @@ def ink_map(
     # the soft (anti-aliased) values.
     floor = min(threshold * 0.5, 3.0 * noise / peak + 0.01)
     mask = ink > threshold
+    if polarity != "light":
+        # Paper may be ruled or squared, a form printed with boxes; a drawing
+        # on the canvas (or an MNIST digit) never is.
+        ink, mask = _remove_lines(ink, mask, floor)
+        ink, mask = _remove_lines(ink, mask, floor, vertical=True)
+        if not mask.any():
+            return _blank(ink, name)
 
     # Group the ink into components on a coarse grid; drop specks.
     cell = max(1, -(-max(ink.shape) // GRID_SIDE))
@@ -662,9 +699,84 @@ def ink_map(
     region[max(0, y - margin) : y + bh + margin, max(0, x - margin) : x + bw + margin] = True
     region &= _cells_to_pixels(_dilate(kept), cell, (h, w))
     ink = ink * (region & (ink > floor))
-    if _fill(ink, _upper_decile(ink[strong])) > MAX_FILL:
-        return _blank(ink, name)  # a dot or a blob (a click on the canvas), not a digit
+    if extent < DOT_EXTENT * max(h, w) and _fill(ink, _upper_decile(ink[strong])) > MAX_FILL:
+        return _blank(ink, name)  # a dot (a click on the canvas), not a digit
     return InkMap(ink, False, name, _bbox(ink > 0))
+
+
+LINE_SPAN = 0.6
+"""A straight band of ink across at least this fraction of the image is a
+candidate printed line (a ruled line, a grid line, a form's box)."""
+LINE_THICKNESS = 0.06
+"""...if it is at most this fraction of the image thick (and a few pixels)."""
+LINE_OVERHANG = 0.1
+"""...and it reaches this fraction of the image beyond the rest of the ink on
+both sides: a 7's bar in a tight crop ends where the 7 does; a ruled line
+runs on past the digit."""
+
+
+LINE_ALONE = 0.9
+"""With no other ink, a band is a printed line only if it runs (nearly) edge to edge."""
+
+
+def _remove_lines(
+    ink: np.ndarray, mask: np.ndarray, floor: float, vertical: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Erase the long, thin, straight horizontal (or vertical) lines of the paper.
+
+    A line is a band of rows whose ink spans most of the image's width, thin,
+    reaching well past the rest of the ink on both sides (see the constants).
+    It is erased where no stroke crosses it; where a stroke runs through (ink
+    just above and below the band), the band is kept, so the digit keeps its
+    stroke.  Returns new (ink, mask) arrays; the inputs are not changed.
+    """
+    if vertical:
+        ink_t, mask_t = _remove_lines(ink.T, mask.T, floor)
+        return ink_t.T, mask_t.T
+    h, w = mask.shape
+    candidate = mask.mean(axis=1) >= LINE_SPAN
+    if not candidate.any() or h < 8:
+        return ink, mask
+    thick_max = max(3, round(LINE_THICKNESS * h))
+    # Bands of consecutive candidate rows.
+    edges = np.diff(np.concatenate([[0], candidate.astype(np.int8), [0]]))
+    bands = [
+        (a, b)
+        for a, b in zip(np.flatnonzero(edges > 0), np.flatnonzero(edges < 0), strict=True)
+        if b - a <= thick_max
+    ]
+    if not bands:
+        return ink, mask
+    in_band = np.zeros(h, dtype=bool)
+    for a, b in bands:
+        in_band[a:b] = True
+    rest = mask[~in_band]
+    columns = rest.any(axis=0).nonzero()[0] if rest.size else np.zeros(0, int)
+    overhang = LINE_OVERHANG * w
+    ink, mask = ink.copy(), mask.copy()
+    for a, b in bands:
+        band_cols = mask[a:b].any(axis=0).nonzero()[0]
+        if columns.size:
+            if not (
+                band_cols[0] <= columns[0] - overhang and band_cols[-1] >= columns[-1] + overhang
+            ):
+                continue  # a stroke of the digit, not a line
+        elif band_cols[-1] - band_cols[0] + 1 < LINE_ALONE * w:
+            continue  # a lone stroke: a 1 or a dash, not a line across the page
+        # Grow the band over its soft (anti-aliased) edges.
+        grow = max(1, (b - a) // 2)
+        top, bottom = max(0, a - grow), min(h, b + grow)
+        while top > 0 and ink[top - 1].mean() > floor and (ink[top - 1] > floor).mean() > 0.5:
+            top -= 1
+        while bottom < h and ink[bottom].mean() > floor and (ink[bottom] > floor).mean() > 0.5:
+            bottom += 1
+        gap = max(2, b - a)
+        above = mask[max(0, top - gap) : top].any(axis=0)
+        below = mask[bottom : bottom + gap].any(axis=0)
+        erase = ~(above & below)  # keep the columns a stroke crosses
+        ink[top:bottom, erase] = 0.0
+        mask[top:bottom, erase] = False
+    return ink, mask
 
 
 def _fill(ink: np.ndarray, stroke: float = 1.0) -> float:
