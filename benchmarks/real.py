@@ -721,13 +721,14 @@ def print_table(name: str, result: dict) -> None:
             if len(read) > 24:
                 read = f"{read[:20]}... ({len(read)} digits)"
             print(f"    {k:40} classify: {v['classify']:14} read: {read}")
-    print(f"  {'':44} {'n':>5} {'accuracy':>9} {'no digit':>9} {'not digit':>9}  top confusions")
+    print(f"  {'':44} {'n':>5} {'accuracy':>9} {'no digit':>14} {'not digit':>9}  top confusions")
     groups = dict(result.get("by_kind", {}))
     if "accuracy" in result.get("all", {}):
         groups["all (stress: without the control)" if name == "stress" else "all"] = result["all"]
     for k, v in groups.items():
         print(
-            f"  {k:44} {v['n']:5} {pct(v['accuracy']):>9} {v['no_digit']:9}"
+            f"  {k:44} {v['n']:5} {pct(v['accuracy']):>9}"
+            f" {v['no_digit']:5} ({pct(v['no_digit_share']):>6})"
             f" {v['not_a_digit']:9}  {', '.join(v['top_confusions'])}"
         )
     if "mnist_digits" in result:
@@ -779,7 +780,7 @@ def main() -> None:
             results = {}
     results.setdefault("sections", {})
     started = time.perf_counter()
-    for name in args.only or SECTIONS:
+    for name in dict.fromkeys(args.only or SECTIONS):
         t0 = time.perf_counter()
         result = RUNNERS[name](ctx)
         result["seconds"] = round(time.perf_counter() - t0, 1)
