@@ -204,6 +204,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         polish_epochs=args.polish_epochs,
         learning_rate=args.learning_rate,
         pen_dir=args.pen,
+        pen_variants=args.pen_variants,
+        synthetic_marks=args.marks,
         init=args.init,
     )
     card = train(data, args.out, config)
@@ -289,6 +291,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="pen strokes (digits.jsonl, letters.jsonl): learn its digits as drawn on the "
         "canvas and its letters and synthetic marks as 'not a digit'; validate on held-out writers",
+    )
+    p.add_argument(
+        "--pen-variants",
+        type=int,
+        default=4,
+        help="random drawings of each training writer's pen digit (default: 4)",
+    )
+    p.add_argument(
+        "--marks", type=int, default=6000, help="synthetic non-digit marks (default: 6000)"
     )
     p.add_argument(
         "--init", metavar="MODEL", help="start from this trained .keras model (fine-tune it)"

@@ -659,10 +659,20 @@ def ink_map(
     if polarity != "light":
         # Paper may be ruled or squared, a form printed with boxes; a drawing
         # on the canvas (or an MNIST digit) never is.
+        lined = mask
         ink, mask = _remove_lines(ink, mask, floor)
-        ink, mask = _remove_lines(ink, mask, floor, vertical=True)
-        if not mask.any():
-            return _blank(ink, name)
+        if mask is not lined:
+            # Lines were erased: what is left must stand out from the paper on
+            # its own (a blank ruled page leaves only noise), and the ink split
+            # is redone without the lines, which may be darker than the digit.
+            left = float(ink.max())
+            if left * peak < max(MIN_CONTRAST, 6.0 * noise):
+                return _blank(ink, name)
+            ink /= left
+            peak *= left
+            threshold = _otsu(ink[:: 1 + ink.shape[0] // 256, :: 1 + ink.shape[1] // 256])
+            floor = min(threshold * 0.5, 3.0 * noise / peak + 0.01)
+            mask = ink > threshold
 
     # Group the ink into components on a coarse grid; drop specks.
     cell = max(1, -(-max(ink.shape) // GRID_SIDE))
@@ -716,66 +726,79 @@ runs on past the digit."""
 
 
 LINE_ALONE = 0.9
-"""With no other ink, a band is a printed line only if it runs (nearly) edge to edge."""
+"""A single band with no other ink is a printed line only if it runs (nearly)
+edge to edge; shorter, it may be a 1 or a dash, for the model to judge."""
 
 
-def _remove_lines(
-    ink: np.ndarray, mask: np.ndarray, floor: float, vertical: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """Erase the long, thin, straight horizontal (or vertical) lines of the paper.
-
-    A line is a band of rows whose ink spans most of the image's width, thin,
-    reaching well past the rest of the ink on both sides (see the constants).
-    It is erased where no stroke crosses it; where a stroke runs through (ink
-    just above and below the band), the band is kept, so the digit keeps its
-    stroke.  Returns new (ink, mask) arrays; the inputs are not changed.
-    """
-    if vertical:
-        ink_t, mask_t = _remove_lines(ink.T, mask.T, floor)
-        return ink_t.T, mask_t.T
-    h, w = mask.shape
+def _bands(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Bands of consecutive rows whose ink spans most of the width, thin ones only."""
+    h = mask.shape[0]
     candidate = mask.mean(axis=1) >= LINE_SPAN
-    if not candidate.any() or h < 8:
-        return ink, mask
-    thick_max = max(3, round(LINE_THICKNESS * h))
-    # Bands of consecutive candidate rows.
+    if h < 8 or not candidate.any():
+        return []
     edges = np.diff(np.concatenate([[0], candidate.astype(np.int8), [0]]))
-    bands = [
-        (a, b)
-        for a, b in zip(np.flatnonzero(edges > 0), np.flatnonzero(edges < 0), strict=True)
-        if b - a <= thick_max
-    ]
-    if not bands:
+    thick_max = max(3, round(LINE_THICKNESS * h))
+    starts, ends = np.flatnonzero(edges > 0), np.flatnonzero(edges < 0)
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a <= thick_max]
+
+
+def _erase_band(ink, mask, a: int, b: int, floor: float) -> None:
+    """Erase rows [a, b) and their soft edges, except where a stroke crosses them."""
+    h = mask.shape[0]
+    grow = max(1, (b - a) // 2)
+    top, bottom = max(0, a - grow), min(h, b + grow)
+    while top > 0 and (ink[top - 1] > floor).mean() > 0.5:
+        top -= 1
+    while bottom < h and (ink[bottom] > floor).mean() > 0.5:
+        bottom += 1
+    gap = max(2, b - a)
+    above = mask[max(0, top - gap) : top].any(axis=0)
+    below = mask[bottom : bottom + gap].any(axis=0)
+    erase = ~(above & below)  # keep the columns a stroke crosses
+    ink[top:bottom, erase] = 0.0
+    mask[top:bottom, erase] = False
+
+
+def _remove_lines(ink: np.ndarray, mask: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Erase the paper's printed lines: ruled and squared paper, a form's boxes.
+
+    A line is a thin band of rows (or columns) whose ink spans most of the
+    image, and that reaches well past the rest of the ink on both sides; when
+    there is no other ink, two or more bands are lines (a blank ruled page, a
+    box), and a single one is if it runs edge to edge.  A line is erased where
+    no stroke crosses it; where a stroke runs through (ink just before and
+    after the band), the band is kept, so the digit keeps its stroke.
+    Returns new (ink, mask) arrays; the inputs are not changed.
+    """
+    rows, cols = _bands(mask), _bands(mask.T)
+    if not rows and not cols:
         return ink, mask
-    in_band = np.zeros(h, dtype=bool)
-    for a, b in bands:
-        in_band[a:b] = True
-    rest = mask[~in_band]
-    columns = rest.any(axis=0).nonzero()[0] if rest.size else np.zeros(0, int)
-    overhang = LINE_OVERHANG * w
+    h, w = mask.shape
+    in_rows, in_cols = np.zeros(h, bool), np.zeros(w, bool)
+    for a, b in rows:
+        in_rows[a:b] = True
+    for a, b in cols:
+        in_cols[a:b] = True
+    rest = mask & ~in_rows[:, None] & ~in_cols[None, :]
+    # A few stray pixels (noise, dust) are no "other ink".
+    alone = rest.sum() < max(4, 0.001 * h * w)
     ink, mask = ink.copy(), mask.copy()
-    for a, b in bands:
-        band_cols = mask[a:b].any(axis=0).nonzero()[0]
-        if columns.size:
-            if not (
-                band_cols[0] <= columns[0] - overhang and band_cols[-1] >= columns[-1] + overhang
+    for bands, ink_v, mask_v, rest_v in ((rows, ink, mask, rest), (cols, ink.T, mask.T, rest.T)):
+        length = mask_v.shape[1]
+        if not alone:
+            # Where the other ink lies along the bands, specks aside.
+            along = np.percentile(rest_v.nonzero()[1], (0.5, 99.5))
+        for a, b in bands:
+            span = mask_v[a:b].any(axis=0).nonzero()[0]
+            if alone:
+                if len(rows) + len(cols) == 1 and span[-1] - span[0] + 1 < LINE_ALONE * length:
+                    continue  # a lone stroke: a 1 or a dash, not a line across the page
+            elif not (
+                span[0] <= along[0] - LINE_OVERHANG * length
+                and span[-1] >= along[-1] + LINE_OVERHANG * length
             ):
                 continue  # a stroke of the digit, not a line
-        elif band_cols[-1] - band_cols[0] + 1 < LINE_ALONE * w:
-            continue  # a lone stroke: a 1 or a dash, not a line across the page
-        # Grow the band over its soft (anti-aliased) edges.
-        grow = max(1, (b - a) // 2)
-        top, bottom = max(0, a - grow), min(h, b + grow)
-        while top > 0 and ink[top - 1].mean() > floor and (ink[top - 1] > floor).mean() > 0.5:
-            top -= 1
-        while bottom < h and ink[bottom].mean() > floor and (ink[bottom] > floor).mean() > 0.5:
-            bottom += 1
-        gap = max(2, b - a)
-        above = mask[max(0, top - gap) : top].any(axis=0)
-        below = mask[bottom : bottom + gap].any(axis=0)
-        erase = ~(above & below)  # keep the columns a stroke crosses
-        ink[top:bottom, erase] = 0.0
-        mask[top:bottom, erase] = False
+            _erase_band(ink_v, mask_v, a, b, floor)
     return ink, mask
 
 

@@ -32,7 +32,7 @@ def _tight(digit: np.ndarray, size: int = 120, margin: int = 0) -> Image.Image:
 KINDS = {
     "tight": lambda d: _tight(d),
     "tight_margin_8": lambda d: _tight(d, margin=8),
-    "bold": lambda d: _tight(d).filter(ImageFilter.MinFilter(9)),
+    "bold": lambda d: _tight(d).filter(ImageFilter.MinFilter(5)),
     "blurred": lambda d: _tight(d).filter(ImageFilter.GaussianBlur(4)),
     "binarised": lambda d: _tight(d).point(lambda v: 255 if v > 128 else 0),
     "16x16_upscaled": lambda d: (

@@ -2,8 +2,10 @@
 
 A copy of the bundled model is fine-tuned at a low learning rate on batches
 that mix a few corrections (sampled with replacement, augmented like training)
-with many replayed MNIST training images, so the handful of corrections teaches
-the user's style while the replay keeps the rest of what the model knew.  The
+with many replayed MNIST training images (and marks taught as "not a digit",
+and pen-drawn digits and letters when the pen set is at hand), so the handful
+of corrections teaches the user's style while the replay keeps the rest of
+what the model knew.  The
 batch-normalisation layers are frozen: their statistics come from 55,000
 images and must not be dragged by a few dozen drawings.  Plain SGD with
 momentum, not Adam: measured here, Adam's per-weight normalised steps moved
@@ -76,6 +78,14 @@ class FineTuneConfig:
     validation_size: int | None = None
     """Images held out of the replay for calibration; None: as many as the base
     model's card says it held out (so its validation images stay unseen), else 5000."""
+    marks_share: float = 0.1
+    """The share of replayed images that are synthetic marks taught as "not a
+    digit" (uniform targets), so a personal model keeps rejecting scribbles."""
+    pen_dir: str | None = None
+    """The pen strokes set, if at hand: its training writers' digits and
+    letters are replayed too (drawn as on the canvas)."""
+    pen_share: float = 0.2
+    """The share of replayed images drawn from the pen set, when given."""
 
 
 class Cancelled(Exception):
@@ -219,7 +229,15 @@ def fine_tune(
     x_val = prep(replay.x_train[val_idx], "Preparing the validation images")
     y_val = y_all[val_idx]
     x_replay = prep(replay.x_train[replay_idx], "Preparing MNIST images to replay")
-    y_replay = y_all[replay_idx]
+    y_replay = np.eye(10, dtype=np.float32)[y_all[replay_idx]]
+    check()
+    report(0, total, "Drawing pen strokes and marks to replay")
+    x_more, y_more = _pen_replay(n_replay, config, base_card)
+    # The extra replay takes the place of as many MNIST images, so a batch
+    # keeps its size and its share of corrections.
+    keep = n_replay - len(x_more)
+    x_replay = np.concatenate([x_replay[:keep], x_more])
+    y_replay = np.concatenate([y_replay[:keep], y_more])
 
     check()
     report(0, total, "Measuring the current model")
@@ -230,7 +248,7 @@ def fine_tune(
     keras.utils.set_random_seed(config.seed)
     frozen = freeze_batch_norm(model)
     pool_x = tf.constant(np.concatenate([x_corr, x_replay]))
-    pool_y = tf.constant(np.concatenate([y_corr, y_replay]))
+    pool_y = tf.constant(np.concatenate([np.eye(10, dtype=np.float32)[y_corr], y_replay]))
     batches = _mixed_batches(len(x_corr), n_replay, config)
     ds = tf.data.Dataset.from_tensor_slices(batches).map(
         lambda idx: (tf.gather(pool_x, idx), tf.gather(pool_y, idx))
@@ -246,10 +264,8 @@ def fine_tune(
         # it, the corrections do.  Adam normalises every weight's step, so even
         # weights with nothing to learn drift, and MNIST accuracy with them.
         optimizer = keras.optimizers.SGD(config.learning_rate, momentum=0.9)
-    model.compile(
-        optimizer=optimizer,
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
+    # Targets are distributions: one-hot for digits, uniform for marks.
+    model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(from_logits=True))
     watcher = _watcher(total, report, stop)
     keeper = _Keeper(model, x_val, y_val, x_corr, y_corr, config)
     train_started = time.time()
@@ -315,8 +331,16 @@ def fine_tune(
             "test_ece": round(expected_calibration_error(test_probs, y_test), 5),
         },
         "data": {"source": replay.source, "sha256": replay.checksums},
+        "replayed_marks_and_pen": int(len(x_more)),
         "versions": library_versions(),
     }
+    if "rejection" in base_card:
+        # The base model's "not a digit" threshold, and what it now rejects.
+        reject_below = base_card["rejection"]["reject_below"]
+        card["rejection"] = {
+            **base_card["rejection"],
+            "test_mnist_rejected": round(float((test_probs.max(1) < reject_below).mean()), 5),
+        }
     # Compare counts, not floats: a drop of exactly max_test_drop is allowed.
     if right_before - right_after > config.max_test_drop * n_test + 1e-9:
         raise FineTuneRejected(
@@ -335,6 +359,49 @@ def fine_tune(
     report(total, total, "Saving the personal model")
     save_model_files(tuned, out, card)
     return card
+
+
+def _pen_replay(n_replay: int, config: FineTuneConfig, base_card: dict):
+    """Synthetic marks (uniform targets) and, with ``config.pen_dir``, the pen
+    set's training writers' digits (one-hot) and letters (uniform), drawn as on
+    the canvas: (images, targets), together about ``marks_share`` (+
+    ``pen_share``) of ``n_replay``."""
+    from . import pen
+
+    rng_seed = config.seed + 7
+    n_marks = int(config.marks_share * n_replay)
+    images, targets = [], []
+    if n_marks:
+        x, _ = pen.render_samples(pen.synthetic_marks(n_marks, rng_seed), 1, rng_seed)
+        images.append(x)
+        targets.append(np.full((len(x), 10), 0.1, np.float32))
+    n_pen = int(config.pen_share * n_replay) if config.pen_dir else 0
+    if n_pen:
+        data = pen.load_pen(config.pen_dir)
+        # The writers the base model was validated on stay unseen.
+        held = set(base_card.get("pen", {}).get("held_out_writers", []))
+        pool = [s for s in data.digits + data.letters if s.writer not in held]
+        pool = [s for s in pool if isinstance(s.label, int) or pen.is_outlier_letter(s)]
+        rng = np.random.default_rng(rng_seed)
+        chosen = [pool[i] for i in rng.choice(len(pool), min(n_pen, len(pool)), replace=False)]
+        x, index = pen.render_samples(chosen, 1, rng_seed + 1)
+        labels = [chosen[i].label for i in index]
+        images.append(x)
+        targets.append(
+            np.stack(
+                [
+                    np.eye(10, dtype=np.float32)[v]
+                    if isinstance(v, int)
+                    else np.full(10, 0.1, np.float32)
+                    for v in labels
+                ]
+            )
+            if labels
+            else np.zeros((0, 10), np.float32)
+        )
+    if not images:
+        return np.zeros((0, 28, 28), np.float32), np.zeros((0, 10), np.float32)
+    return np.concatenate(images), np.concatenate(targets)
 
 
 class _Keeper:
