@@ -103,6 +103,7 @@ class DrawingCanvas(QWidget):
         self._raster = render_strokes(())
         self._qimage: QImage | None = None  # the opened image, ready to paint
         self._boxes: list[tuple[QRectF, str]] = []  # digits found, in canvas coordinates
+        self._muted_boxes: list[bool] = []  # which of them are no digit
         self._selected_box = -1
         self._current: list[tuple[float, float, float]] | None = None
         self._current_width = float(self.pen_width)
@@ -159,7 +160,8 @@ class DrawingCanvas(QWidget):
             self._push(CanvasState(columns=self.columns), "Clear")
 
     def set_columns(self, columns: int, undoable: bool = True) -> None:
-        """Widen the canvas for a number (or back to one digit): a new, empty drawing.
+        """Widen the canvas for a number (or back to one digit): a new, empty drawing,
+        except that an opened image stays, to be read in the new mode.
 
         Undoable, so switching modes never loses a drawing; ``undoable=False``
         starts afresh (at start-up)."""
@@ -167,6 +169,8 @@ class DrawingCanvas(QWidget):
         if columns == self.columns:
             return
         state = CanvasState(columns=columns)
+        if self._state.image is not None and not self._state.strokes:
+            state = replace(self._state, columns=columns)
         if undoable:
             self._push(state, "Write a number" if columns > 1 else "Draw a digit")
         else:
@@ -198,9 +202,11 @@ class DrawingCanvas(QWidget):
         labels: list[str],
         source_size: tuple[int, int],
         selected: int = -1,
+        muted: list[bool] | None = None,
     ) -> None:
         """Outline the digits found: ``boxes`` (x, y, w, h) in pixels of the
-        classified source of ``source_size`` (the raster, or the opened image)."""
+        classified source of ``source_size`` (the raster, or the opened image);
+        ``muted`` ones (no digit, left out of the number) are drawn greyed and dashed."""
         sw, sh = source_size
         if self._state.image is not None and not self._state.strokes and self._qimage is not None:
             # The image is scaled to fit the drawing area, centred.
@@ -215,6 +221,7 @@ class DrawingCanvas(QWidget):
             (QRectF(ox + x * sx, oy + y * sy, w * sx, h * sy), label)
             for (x, y, w, h), label in zip(boxes, labels, strict=True)
         ]
+        self._muted_boxes = list(muted) if muted else [False] * len(boxes)
         self._selected_box = selected
         self.update()
 
@@ -420,12 +427,20 @@ class DrawingCanvas(QWidget):
         font.setBold(True)
         painter.setFont(font)
         line = painter.fontMetrics().height()
+        quiet = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        muted = self._muted_boxes
         for i, (rect, (_, label)) in enumerate(zip(self.box_rects(), self._boxes, strict=True)):
             selected = i == self._selected_box
-            painter.setPen(QPen(highlight if selected else faint, 2.5 if selected else 1.5))
+            pen = QPen(highlight if selected else faint, 2.5 if selected else 1.5)
+            if i < len(muted) and muted[i]:
+                pen = QPen(quiet, 2.0 if selected else 1.2, Qt.PenStyle.DashLine)
+            painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             box = rect.adjusted(-3, -3, 3, 3)
             painter.drawRoundedRect(box, 4, 4)
             text = QRectF(box.left(), max(0.0, box.top() - line - 1), box.width(), line)
-            painter.setPen(highlight if selected else palette.color(QPalette.ColorRole.Text))
+            if i < len(muted) and muted[i]:
+                painter.setPen(quiet)
+            else:
+                painter.setPen(highlight if selected else palette.color(QPalette.ColorRole.Text))
             painter.drawText(text, Qt.AlignmentFlag.AlignCenter, label)

@@ -27,12 +27,18 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from .percent import percent
+
 ANIMATION_MS = 120
 """Bars glide to new values over this time: smooth, yet they follow the pen."""
 
 
 class ProbabilityChart(QWidget):
     """Ten labelled bars, 0-9, with percentages; the winner highlighted.
+
+    Muted (:meth:`set_probabilities` with ``muted=True``): the bars in a quiet
+    colour and no winner, for an answer the model does not stand behind
+    ("not a digit?"); they can still be clicked to say what it is.
 
     Signals:
         probabilities_changed(list): the shown probabilities changed (ten floats,
@@ -55,6 +61,7 @@ class ProbabilityChart(QWidget):
         self._start = [0.0] * 10
         self._started = 0.0
         self._highlight: int | None = None
+        self._muted = False
         self._hint = "Draw a digit"
         self._timer = QTimer(self)
         self._timer.setInterval(16)
@@ -74,25 +81,38 @@ class ProbabilityChart(QWidget):
         return list(self._target)
 
     def set_probabilities(
-        self, probabilities: Sequence[float], highlight: int | None = None
+        self, probabilities: Sequence[float], highlight: int | None = None, muted: bool = False
     ) -> None:
-        """Show ``probabilities`` (ten values), highlighting ``highlight`` (default: the largest)."""
+        """Show ``probabilities`` (ten values), highlighting ``highlight`` (default: the
+        largest); ``muted``: greyed, with no winner."""
         values = [float(p) for p in probabilities]
         if len(values) != 10:
             raise ValueError(f"expected 10 probabilities, got {len(values)}")
-        if highlight is None:
+        if muted:
+            highlight = None
+        elif highlight is None:
             highlight = max(range(10), key=values.__getitem__)
-        changed = values != self._target
+        changed = values != self._target or muted != self._muted
+        self._muted = muted
         self._animate_to(values)
         self._highlight = highlight
         self._update_tooltip()
         if changed:
             self.probabilities_changed.emit(list(values))
 
+    def muted(self) -> bool:
+        """Whether the bars are greyed (no winner)."""
+        return self._muted and bool(self._target)
+
+    def highlighted(self) -> int | None:
+        """The digit shown as the winner, None when there is none."""
+        return self._highlight if self._target else None
+
     def clear(self, hint: str = "Draw a digit") -> None:
         """Show no probabilities, only ``hint``."""
         self._hint = hint
         self._highlight = None
+        self._muted = False
         changed = bool(self._target)
         self._animate_to([])
         self._update_tooltip()
@@ -127,7 +147,7 @@ class ProbabilityChart(QWidget):
             self.setAccessibleDescription(self._hint)
             self.unsetCursor()
             return
-        text = ", ".join(f"{d}: {p:.1%}" for d, p in enumerate(self._target))
+        text = ", ".join(f"{d}: {percent(p, 1)}" for d, p in enumerate(self._target))
         self.setToolTip(text + "\nWrong? Click the right digit to teach the model.")
         self.setAccessibleDescription(text)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -236,6 +256,9 @@ class ProbabilityChart(QWidget):
         slot = w / 10
         bar_w = slot * 0.62
         bar_color = palette.color(QPalette.ColorRole.Mid)
+        if self._muted:  # the disabled look: present, but not an answer
+            bar_color = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Mid)
+            bar_color.setAlpha(140)
         heights = [max(0.0, (bottom - top) * value) for value in self._shown]
         for digit, height in enumerate(heights):
             painter.fillRect(
@@ -246,12 +269,13 @@ class ProbabilityChart(QWidget):
             text_color = palette.color(QPalette.ColorRole.WindowText)
             faint = QColor(text_color)
             faint.setAlpha(110)
+            if self._muted:
+                text_color = faint
             pen = None
             for digit, (p, height) in enumerate(zip(self._target, heights, strict=True)):
-                pct = p * 100
-                label = f"{pct:.0f}%" if pct >= 1 else "<1%" if pct >= 0.05 else "0%"
-                if (pct >= 1) is not pen:
-                    pen = pct >= 1
+                label = percent(p)
+                if (p >= 0.005) is not pen:
+                    pen = p >= 0.005
                     painter.setPen(text_color if pen else faint)
                 static, text_w, text_h = self._text(label)
                 # Centred over the bar, but inside the chart if wider than the bar's slot.

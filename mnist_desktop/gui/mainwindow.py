@@ -27,13 +27,10 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
-    QBoxLayout,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QSpinBox,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -45,15 +42,22 @@ from mnist_desktop.files import IMAGE_SUFFIXES
 from mnist_desktop.ml.inference import Prediction
 from mnist_desktop.resources import assets_dir
 
+from . import numberoffer
+from .body import Body, column
 from .canvas import CANVAS_SIZE, DrawingCanvas
 from .chart import ProbabilityChart
+from .focus import CanvasFocus, PenWidthBox
 from .folder import FolderDialog
 from .improve import ImproveDialog, personal_model_exists
 from .inputview import ModelInputView
 from .messagebar import MessageBar
+from .numberoffer import NumberOffer
 from .numberstrip import NumberStrip
+from .percent import percent
 from .qtimage import qimage_to_rgba
+from .statusbar import ElidingStatusBar
 from .throttle import Throttle
+from .toolbar import FittingToolBar
 from .worker import InferenceWorker, Request, Result
 
 log = logging.getLogger(__name__)
@@ -62,8 +66,12 @@ LIVE_INTERVAL_MS = 40
 """While the pen moves, at most one prediction per this many ms (25 a second)."""
 NUMBER_COLUMNS = 3
 """In number mode the canvas is this many squares wide."""
+MIN_WIDTH = 640
+"""The narrowest window: both modes are laid out to fit it (and 480 px high)."""
 SURE_NUMBER = 0.95
 """A number whose digits are all at least this sure is reported as "all sure"."""
+REJECTED_ANSWER = "Not a digit?"
+"""The headline when the model judges the ink is no digit (never a confident answer)."""
 IMAGE_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)});;All files (*)"
 _SP = QStyle.StandardPixmap
 _FALLBACK_ICONS = {
@@ -116,7 +124,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("MNIST Desktop")
         self.setWindowIcon(app_icon())
-        self.setMinimumSize(640, 420)
+        # Only the width: the height is what the mode's layout needs (see body.py),
+        # so no widget is ever squeezed below its own minimum.
+        self.setMinimumWidth(MIN_WIDTH)
         self.setAcceptDrops(True)
         self._engine = engine or settings.read("engine")
         self._explicit_model = str(model) if model else None  # --model wins over the choice
@@ -134,6 +144,11 @@ class MainWindow(QMainWindow):
 
         self._build_widgets()
         self._build_actions()
+        self.focus = CanvasFocus(self, self.canvas, self.pen_width_box)
+        self.number_offer = NumberOffer(
+            self.result_shown, self.message_bar, lambda: self.set_mode("number")
+        )
+        self.canvas.setFocus()  # not the first field in the tab order: the keys act on the drawing
         self._start_worker()
         geometry = settings.read("geometry")
         if not geometry.isEmpty():
@@ -181,37 +196,24 @@ class MainWindow(QMainWindow):
         small.setPointSizeF(small.pointSizeF() * 0.9)
         input_caption.setFont(small)
 
-        top = QHBoxLayout()
-        answer = QVBoxLayout()
-        answer.addWidget(self.prediction_label, 1)
-        answer.addWidget(self.confidence_label)
-        top.addLayout(answer, 1)
-        seen = QVBoxLayout()
-        seen.addWidget(self.input_view, 0, Qt.AlignmentFlag.AlignHCenter)
-        seen.addWidget(input_caption)
-        top.addLayout(seen)
-
-        side = QVBoxLayout()
-        side.addLayout(top)
-        side.addWidget(self.number_strip)
-        side.addWidget(self.chart, 1)
         self.teach_hint = QLabel("Wrong? Click the right digit's bar to teach the model.")
         self.teach_hint.setObjectName("teachHint")
         self.teach_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.teach_hint.setWordWrap(True)
         self.teach_hint.setFont(small)
         self.teach_hint.setEnabled(False)  # drawn in the palette's quieter, disabled colour
-        side.addWidget(self.teach_hint)
 
-        # Canvas beside the answer for a digit; above it, wide, for a number.
-        self._body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
-        self._body.addWidget(self.canvas, 3)
-        self._body.addLayout(side, 2)
-        body = self._body
-
+        self.body = Body(
+            self.canvas,
+            column(self.prediction_label, self.confidence_label, stretch=0),
+            column(self.input_view, input_caption),
+            self.number_strip,
+            column(self.chart, self.teach_hint, stretch=0),
+        )
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.message_bar)
-        layout.addLayout(body, 1)
+        layout.addWidget(self.body, 1)
         self.setCentralWidget(central)
 
         self.engine_label = QLabel()
@@ -224,10 +226,10 @@ class MainWindow(QMainWindow):
         # label; a label that may resize makes the status bar lay out and
         # repaint all of itself.
         metrics = self.timing_label.fontMetrics()
-        self.timing_label.setFixedSize(
-            metrics.horizontalAdvance("0000.0 ms (preprocess 000.0 + model 00.0)"), metrics.height()
-        )
-        status = self.statusBar()
+        self.timing_label.setFixedSize(metrics.horizontalAdvance("00000.0 ms"), metrics.height())
+        self.timing_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        status = ElidingStatusBar()
+        self.setStatusBar(status)
         status.addPermanentWidget(self.timing_label)
         status.addPermanentWidget(self.engine_label)
         status.addPermanentWidget(self.model_label)
@@ -313,8 +315,7 @@ class MainWindow(QMainWindow):
             "&About MNIST Desktop", self.show_about, tip="About", icon="help-about"
         )
 
-        self.pen_width_box = QSpinBox()
-        self.pen_width_box.setObjectName("penWidth")
+        self.pen_width_box = PenWidthBox()
         self.pen_width_box.setRange(4, 60)
         self.pen_width_box.setSuffix(" px")
         self.pen_width_box.setValue(self.canvas.pen_width)
@@ -420,11 +421,21 @@ class MainWindow(QMainWindow):
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
-        toolbar = self.addToolBar("Main")
+        toolbar = FittingToolBar("Main", self)
+        self.addToolBar(toolbar)
         toolbar.setObjectName("mainToolBar")
         toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setIconSize(QSize(18, 18))
+        # Short labels of fixed length (the Undo action's text names the step undone,
+        # "Undo Open a_long_file_name.jpg": that goes in the menu and the tooltip).
+        for action, label in (
+            (self.open_action, "Open"),
+            (self.save_action, "Save"),
+            (self.undo_action, "Undo"),
+            (self.redo_action, "Redo"),
+            (self.clear_action, "Clear"),
+        ):
+            action.setIconText(label)
         toolbar.addActions([self.open_action, self.save_action])
         toolbar.addSeparator()
         toolbar.addActions([self.undo_action, self.redo_action, self.clear_action])
@@ -433,6 +444,11 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addWidget(QLabel(" Pen: "))
         toolbar.addWidget(self.pen_width_box)
+        toolbar.set_compactable(
+            [self.open_action, self.save_action, self.undo_action, self.redo_action,
+             self.clear_action]
+        )  # fmt: skip
+        self.toolbar = toolbar
 
     # -------------------------------------------------------------- worker
     def _start_worker(self) -> None:
@@ -595,6 +611,8 @@ class MainWindow(QMainWindow):
         self.input_view.set_array(None)
         self.chart.clear("No model loaded" if self._model_error and not self._model_info else hint)
         self.number_strip.clear(hint)
+        self.timing_label.clear()  # no answer on screen, so no time for one
+        self.message_bar.clear_message(numberoffer.TAG)
 
     def _show(self, result: Result) -> None:
         prediction = result.prediction
@@ -612,30 +630,39 @@ class MainWindow(QMainWindow):
             self._set_answer("–")
             self.confidence_label.setText("No digit found")
             self.chart.clear("No digit found" if not self.canvas.is_empty() else "Draw a digit")
+        elif prediction.rejected:
+            # Never a confident answer: greyed bars, no winner; a click on a bar still
+            # says what it is (kept as a correction like any other).
+            self._set_answer(REJECTED_ANSWER)
+            self.confidence_label.setText(
+                "This does not look like a digit to the model. If it is one, click its bar."
+            )
+            self.chart.set_probabilities(prediction.probabilities, muted=True)
         else:
             self._set_answer(prediction.label)
             if prediction.alternatives:
                 parts = [
-                    f"{d}: {prediction.probabilities[d]:.0%}"
+                    f"{d}: {percent(prediction.probabilities[d])}"
                     for d in [prediction.digit, *prediction.alternatives]
                 ]
                 self.confidence_label.setText("Unsure — " + ", ".join(parts))
             elif prediction.unsure:
-                self.confidence_label.setText(f"Unsure — {prediction.confidence:.0%}")
+                self.confidence_label.setText(f"Unsure — {percent(prediction.confidence)}")
             else:
-                sure = (
-                    ">99.9%" if prediction.confidence >= 0.9995 else f"{prediction.confidence:.1%}"
-                )
-                self.confidence_label.setText(f"{sure} sure")
+                # Written as its bar is: the headline and the chart agree.
+                self.confidence_label.setText(f"{percent(prediction.confidence)} sure")
             self.chart.set_probabilities(prediction.probabilities, prediction.digit)
         total = (time.perf_counter() - self._sent_at) * 1000
+        # The total on the bar (short: the file name of a message needs the room),
+        # the parts in the tooltip.
+        self.timing_label.setText(f"{total:.1f} ms")
         if result.number is not None:
-            self.timing_label.setText(f"{total:.1f} ms (read {result.inference_ms:.1f})")
+            parts = f"reading the number {result.inference_ms:.1f} ms"
         else:
-            self.timing_label.setText(
-                f"{total:.1f} ms (preprocess {result.preprocess_ms:.1f}"
-                f" + model {result.inference_ms:.1f})"
+            parts = (
+                f"preprocessing {result.preprocess_ms:.1f} ms + model {result.inference_ms:.1f} ms"
             )
+        self.timing_label.setToolTip(f"From drawing to answer: {total:.1f} ms ({parts})")
         self.result_shown.emit(result)
 
     def _show_number(self, result: Result) -> None:
@@ -650,15 +677,21 @@ class MainWindow(QMainWindow):
             self.number_strip.clear("No digits found")
             self.canvas.set_boxes([], [], result.preprocessed.source_size)
             return
-        self._set_answer(number.text)
-        least = min(range(len(digits)), key=lambda i: digits[i].prediction.confidence)
-        parts = [f"{len(digits)} digit{'s' if len(digits) > 1 else ''}"]
-        worst = digits[least].prediction
-        if worst.unsure or worst.confidence < SURE_NUMBER:
-            where = f" (digit {least + 1})" if len(digits) > 1 else ""
-            parts.append(f"least sure: {worst.label}{where} at {worst.confidence:.0%}")
-        else:
-            parts.append("all sure" if len(digits) > 1 else f"{worst.confidence:.0%} sure")
+        # A mark the model judges no digit is left out of the number (shown as "?").
+        read = [i for i, d in enumerate(digits) if not d.prediction.rejected]
+        left_out = len(digits) - len(read)
+        self._set_answer("".join(str(digits[i].prediction.digit) for i in read) or "–")
+        parts = [f"{len(read)} digit{'s' if len(read) != 1 else ''}"]
+        if read:
+            least = min(read, key=lambda i: digits[i].prediction.confidence)
+            worst = digits[least].prediction
+            if worst.unsure or worst.confidence < SURE_NUMBER:
+                where = f" (digit {read.index(least) + 1})" if len(read) > 1 else ""
+                parts.append(f"least sure: {worst.label}{where} at {percent(worst.confidence)}")
+            else:
+                parts.append("all sure" if len(read) > 1 else f"{percent(worst.confidence)} sure")
+        if left_out:
+            parts.append(f"{left_out} mark{'s' if left_out > 1 else ''} left out: not a digit")
         if number.touching:
             parts.append("some digits touch and were split")
         self.confidence_label.setText(" · ".join(parts))
@@ -666,17 +699,18 @@ class MainWindow(QMainWindow):
         selected = keep if 0 <= keep < len(digits) else 0
         self.number_strip.set_digits(
             [
-                (d.prediction.digit, d.prediction.confidence, d.prediction.probabilities,
-                 d.prediction.unsure)
+                (d.prediction.best, d.prediction.confidence, d.prediction.probabilities,
+                 d.prediction.unsure, d.prediction.rejected)
                 for d in digits
             ],
             selected,
         )  # fmt: skip
         self.canvas.set_boxes(
             [d.box for d in digits],
-            [d.prediction.label for d in digits],
+            ["?" if d.prediction.rejected else d.prediction.label for d in digits],
             result.preprocessed.source_size,
             selected,
+            muted=[d.prediction.rejected for d in digits],
         )
         self._show_digit_detail(selected)
 
@@ -687,7 +721,9 @@ class MainWindow(QMainWindow):
         if result is None or result.number is None or not 0 <= index < len(result.number.digits):
             return
         digit = result.number.digits[index]
-        self.chart.set_probabilities(digit.prediction.probabilities, digit.prediction.digit)
+        self.chart.set_probabilities(
+            digit.prediction.probabilities, digit.prediction.digit, digit.prediction.rejected
+        )
         self.input_view.set_array(digit.image)
         self.canvas.select_box(index)
 
@@ -712,17 +748,14 @@ class MainWindow(QMainWindow):
         settings.write("mode", mode)
         self.canvas.set_columns(NUMBER_COLUMNS if mode == "number" else 1)
         self._sync_mode()
+        self.focus.restore()  # the toolbar's mode buttons leave the keys with the canvas
 
     def _sync_mode(self) -> None:
         """Lay the window out for the canvas's mode (an undo may change it)."""
         number = self.canvas.columns > 1
         (self.number_mode_action if number else self.digit_mode_action).setChecked(True)
-        direction = QBoxLayout.Direction.TopToBottom if number else QBoxLayout.Direction.LeftToRight
-        if self._body.direction() != direction:
-            self._body.setDirection(direction)
-            self._body.setStretch(0, 3)
-            self._body.setStretch(1, 2)
-            self.number_strip.setVisible(number)
+        if self.body.number_mode() != number:
+            self.body.set_number_mode(number)
             self.canvas.setMinimumSize(420 if number else 200, 160 if number else 200)
             self.canvas.setToolTip("Write a number here" if number else "Draw a digit here")
 

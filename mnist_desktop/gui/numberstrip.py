@@ -12,12 +12,17 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from .percent import percent
+
 CELL_WIDTH = 64
 """Preferred width of one digit's cell, in device-independent pixels."""
 
 
 class NumberStrip(QWidget):
     """One cell per digit: the digit, its confidence and its ten probabilities.
+
+    A mark the model judges no digit shows "?" greyed (it is not part of the
+    number); its probabilities are still drawn, muted, so it can be corrected.
 
     Signals:
         digit_selected(int): the index of the digit the user picked.
@@ -31,8 +36,9 @@ class NumberStrip(QWidget):
         self.setAccessibleName("Digits of the number")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumHeight(96)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self._digits: list[tuple[int, float, list[float], bool]] = []
+        self.setMaximumHeight(150)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._digits: list[tuple[int | None, float, list[float], bool, bool]] = []
         self._selected = -1
         self._hint = "Write a number"
         self.setToolTip("Click a digit to see its chart")
@@ -41,14 +47,13 @@ class NumberStrip(QWidget):
         return QSize(CELL_WIDTH * max(4, len(self._digits)), 104)
 
     # -- content -------------------------------------------------------------
-    def set_digits(
-        self, digits: Sequence[tuple[int, float, Sequence[float], bool]], selected: int = 0
-    ) -> None:
-        """Show ``digits``: (digit, confidence, ten probabilities, unsure) each."""
-        self._digits = [(d, c, list(p), u) for d, c, p, u in digits]
+    def set_digits(self, digits: Sequence[tuple], selected: int = 0) -> None:
+        """Show ``digits``: (digit, confidence, ten probabilities, unsure[, rejected]) each;
+        a rejected one's digit is the model's best guess, drawn as "?"."""
+        self._digits = [(e[0], e[1], list(e[2]), e[3], len(e) > 4 and bool(e[4])) for e in digits]
         self._selected = min(max(0, selected), len(self._digits) - 1) if self._digits else -1
         self.setAccessibleDescription(
-            ", ".join(f"{d} ({c:.0%})" for d, c, _, _ in self._digits) or self._hint
+            ", ".join(self.cell_text(i) for i in range(len(self._digits))) or self._hint
         )
         self.updateGeometry()
         self.update()
@@ -59,6 +64,17 @@ class NumberStrip(QWidget):
 
     def count(self) -> int:
         return len(self._digits)
+
+    def rejected(self, index: int) -> bool:
+        """Whether digit ``index`` is shown as no digit ("?")."""
+        return self._digits[index][4]
+
+    def cell_text(self, index: int) -> str:
+        """What cell ``index`` says: "5 (98%)", "5? (54%)" or "? (not a digit)"."""
+        digit, confidence, _, unsure, rejected = self._digits[index]
+        if rejected:
+            return "? (not a digit)"
+        return f"{digit}{'?' if unsure else ''} ({percent(confidence)})"
 
     def selected(self) -> int:
         """Index of the selected digit, -1 when there is none."""
@@ -114,7 +130,10 @@ class NumberStrip(QWidget):
         big.setPixelSize(max(12, min(28, int(self.height() / 4))))
         small = QFont(self.font())
         small.setPixelSize(max(8, min(12, int(self.height() / 9))))
-        for i, (digit, confidence, probs, unsure) in enumerate(self._digits):
+        muted = QColor(palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Mid))
+        muted.setAlpha(140)
+        quiet = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+        for i, (digit, confidence, probs, unsure, rejected) in enumerate(self._digits):
             cell = self.cell_rect(i).adjusted(3, 3, -3, -3)
             selected = i == self._selected
             if selected:
@@ -124,15 +143,16 @@ class NumberStrip(QWidget):
                 painter.setBrush(fill)
                 painter.drawRoundedRect(cell, 5, 5)
             painter.setFont(big)
-            painter.setPen(highlight if selected else text)
+            painter.setPen(quiet if rejected else highlight if selected else text)
             top = QRectF(cell.left(), cell.top(), cell.width(), cell.height() * 0.38)
-            painter.drawText(
-                top, Qt.AlignmentFlag.AlignCenter, f"{digit}?" if unsure else str(digit)
-            )
+            label = "?" if rejected else f"{digit}?" if unsure else str(digit)
+            painter.drawText(top, Qt.AlignmentFlag.AlignCenter, label)
             painter.setFont(small)
-            painter.setPen(text)
+            painter.setPen(quiet if rejected else text)
             mid = QRectF(cell.left(), top.bottom(), cell.width(), cell.height() * 0.17)
-            painter.drawText(mid, Qt.AlignmentFlag.AlignCenter, f"{confidence:.0%}")
+            painter.drawText(
+                mid, Qt.AlignmentFlag.AlignCenter, "no digit" if rejected else percent(confidence)
+            )
             # Ten thin bars: the shape of the distribution at a glance.
             chart = QRectF(cell.left() + 4, mid.bottom() + 2, cell.width() - 8, 0)
             chart.setBottom(cell.bottom() - 4)
@@ -143,7 +163,7 @@ class NumberStrip(QWidget):
                     QRectF(
                         chart.left() + slot * d + slot * 0.15, chart.bottom() - h, slot * 0.7, h
                     ),
-                    highlight if d == digit else bar,
+                    muted if rejected else highlight if d == digit else bar,
                 )
         if self.hasFocus() and self._selected >= 0:
             painter.setPen(QColor(highlight))

@@ -30,7 +30,7 @@ from mnist_desktop.ml.inference import (
     load_classifier,
     resolve_engine,
 )
-from mnist_desktop.numbers import NumberReading, read_number
+from mnist_desktop.numbers import NumberReading, read_number, segment
 from mnist_desktop.preprocess import (
     SIZE,
     ImageError,
@@ -71,6 +71,9 @@ class Result:
     name: str = ""
     number: NumberReading | None = None
     """In number mode: the digits read (None while no model is loaded)."""
+    digits_found: int = 0
+    """An image opened in digit mode: how many digits the number reader finds in
+    it (several: the window offers to read it as a number). 0 otherwise."""
 
 
 def displayable(data: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
@@ -225,6 +228,8 @@ class InferenceWorker(QObject):
         # model would see still come back; the prediction is None.
         prediction = classifier.predict_preprocessed(pre) if classifier else None
         done = time.perf_counter()
+        # Only for an opened image (a live stroke must stay fast): one digit, or a number?
+        found = len(segment(source, request.polarity).digits) if image is not None else 0  # type: ignore[arg-type]
         return Result(
             id=request.id,
             prediction=prediction,
@@ -234,6 +239,7 @@ class InferenceWorker(QObject):
             inference_ms=(done - prepared) * 1000,
             image=image,
             name=request.name,
+            digits_found=found,
         )
 
     def _run_number(
