@@ -75,8 +75,8 @@ class Body(QWidget):
             grid.addWidget(self.strip, 2, 0)
             grid.addWidget(self.chart, 1, 1, 2, 1)
             grid.addWidget(self.seen, 1, 2, 2, 1, top)
-            grid.setRowStretch(0, 3)
-            grid.setRowStretch(2, 2)
+            grid.setRowStretch(0, 1)  # the canvas and the answers share the height
+            grid.setRowStretch(2, 1)
             grid.setColumnStretch(0, 3)
             grid.setColumnStretch(1, 4)
         else:

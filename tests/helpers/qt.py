@@ -1,4 +1,5 @@
-"""Drive Qt widgets with real events (QMouseEvent through QApplication.sendEvent).
+"""Drive Qt widgets with real events (QMouseEvent through QApplication.sendEvent,
+keys through QTest to the focused widget).
 
 QTest.mouseMove does not deliver drags with a button held reliably (napari
 PR #9152), so strokes are sent as press / move / release events by hand.
@@ -6,8 +7,9 @@ PR #9152), so strokes are sent as press / move / release events by hand.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QKeySequence, QMouseEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from mnist_desktop.gui.canvas import CANVAS_SIZE
@@ -48,3 +50,20 @@ def click(widget: QWidget, pos: QPointF) -> None:
     left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
     _send(widget, QEvent.Type.MouseButtonPress, pos, left, left)
     _send(widget, QEvent.Type.MouseButtonRelease, pos, left, none)
+
+
+def press(keys: str | QKeySequence) -> QWidget:
+    """Type ``keys`` ("Ctrl+Z", "Delete", ...) as a user does: into whatever widget
+    has the keyboard focus (Qt runs a shortcut from there, or the widget gets
+    the key).  Returns that widget."""
+    focus = QApplication.focusWidget()
+    assert focus is not None, "no widget has the keyboard focus"
+    QTest.keySequence(focus, QKeySequence(keys))
+    return focus
+
+
+def user_click(widget: QWidget, pos: QPointF | QPoint | None = None) -> None:
+    """A left click through Qt's whole input path (as from the window system), so it
+    also moves the keyboard focus as a real click does (a sent event does not)."""
+    point = widget.rect().center() if pos is None else QPointF(pos).toPoint()
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
