@@ -755,8 +755,13 @@ class MainWindow(QMainWindow):
         number = self.canvas.columns > 1
         (self.number_mode_action if number else self.digit_mode_action).setChecked(True)
         if self.body.number_mode() != number:
+            # The number layout never holds the digit canvas's 200 px minimum height,
+            # not even for a moment (the window would grow to fit it).
+            if number:
+                self.canvas.setMinimumSize(420, 160)
             self.body.set_number_mode(number)
-            self.canvas.setMinimumSize(420 if number else 200, 160 if number else 200)
+            if not number:
+                self.canvas.setMinimumSize(200, 200)
             self.canvas.setToolTip("Write a number here" if number else "Draw a digit here")
 
     # ------------------------------------------------- corrections & models
