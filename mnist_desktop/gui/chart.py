@@ -104,6 +104,10 @@ class ProbabilityChart(QWidget):
         """Whether the bars are greyed (no winner)."""
         return self._muted and bool(self._target)
 
+    def bar_label(self, digit: int) -> str:
+        """The percentage written over ``digit``'s bar ("" when none is shown)."""
+        return percent(self._target[digit]) if self._target else ""
+
     def highlighted(self) -> int | None:
         """The digit shown as the winner, None when there is none."""
         return self._highlight if self._target else None
@@ -273,7 +277,7 @@ class ProbabilityChart(QWidget):
                 text_color = faint
             pen = None
             for digit, (p, height) in enumerate(zip(self._target, heights, strict=True)):
-                label = percent(p)
+                label = self.bar_label(digit)
                 if (p >= 0.005) is not pen:
                     pen = p >= 0.005
                     painter.setPen(text_color if pen else faint)

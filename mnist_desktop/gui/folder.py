@@ -5,7 +5,7 @@ folder, preprocesses and classifies the images in batches with its own LiteRT
 classifier, and reports rows as it goes; the :class:`FolderDialog` shows a
 progress bar, a Cancel button, and the table (model input thumbnail, file,
 digit, confidence), which sorts by confidence so doubtful images come first,
-and exports CSV.
+and exports CSV with the command line's columns (:data:`CSV_HEADER`).
 """
 
 from __future__ import annotations
@@ -33,12 +33,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mnist_desktop.csvcells import safe_cell
 from mnist_desktop.files import classify_files, expand_paths
 from mnist_desktop.ml.inference import ModelError, load_classifier
 
 from .qtimage import gray_to_qimage
 
 BATCH = 64
+CSV_HEADER = ["path", "digit", "confidence", *[f"p{d}" for d in range(10)], "reason", "error"]
+"""The exported table's columns: those of ``mnist-digits predict --csv``, so one
+script reads both."""
 
 
 @dataclass
@@ -48,6 +52,19 @@ class FolderRow:
     confidence: float = 0.0
     image: np.ndarray | None = None
     error: str = ""
+    probabilities: list[float] | None = None
+    """The ten probabilities (None for an unreadable file)."""
+    reason: str = ""
+    """Why there is no digit: "blank" or "not a digit" ("" when one was read)."""
+
+    @property
+    def note(self) -> str:
+        """What the table's Note column says."""
+        if self.error:
+            return self.error
+        if self.reason == "blank":
+            return "no digit"
+        return self.reason
 
 
 class FolderWorker(QObject):
@@ -94,7 +111,14 @@ class FolderWorker(QObject):
                 else:
                     image = prediction.preprocessed.image if prediction.preprocessed else None
                     rows.append(
-                        FolderRow(result.path, prediction.digit, prediction.confidence, image)
+                        FolderRow(
+                            result.path,
+                            prediction.digit,
+                            prediction.confidence,
+                            image,
+                            probabilities=list(prediction.probabilities),
+                            reason=prediction.reason or "",
+                        )
                     )
             done += len(rows)
             self.rows_ready.emit(rows)
@@ -214,8 +238,7 @@ class FolderDialog(QDialog):
             self.table.setItem(
                 r, 3, _NumberItem(conf, row.confidence if row.digit is not None else -1.0)
             )
-            note = row.error or ("no digit" if row.digit is None else "")
-            self.table.setItem(r, 4, QTableWidgetItem(note))
+            self.table.setItem(r, 4, QTableWidgetItem(row.note))
         self.table.setSortingEnabled(True)
 
     @Slot(int, int)
@@ -240,11 +263,21 @@ class FolderDialog(QDialog):
     def export_csv(self, path: str) -> None:
         with open(path, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["path", "digit", "confidence", "error"])
+            writer.writerow(CSV_HEADER)
             for row in self.rows:
                 digit = "" if row.digit is None else row.digit
                 conf = f"{row.confidence:.6f}" if row.digit is not None else ""
-                writer.writerow([row.path, digit, conf, row.error])
+                probs = [f"{p:.6f}" for p in row.probabilities or []] or [""] * 10
+                writer.writerow(
+                    [
+                        safe_cell(row.path),
+                        digit,
+                        conf,
+                        *probs,
+                        safe_cell(row.reason),
+                        safe_cell(row.error),
+                    ]
+                )
 
     def export_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
