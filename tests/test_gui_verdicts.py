@@ -229,3 +229,33 @@ def test_folder_csv_has_the_command_lines_columns(qtbot, clean_settings, tmp_pat
     assert rows["blank.png"]["reason"] == "blank" and rows["blank.png"]["digit"] == ""
     assert rows["broken.png"]["error"] and rows["broken.png"]["p0"] == ""
     dialog.close()
+
+
+def test_the_winners_digit_is_drawn_like_the_others(qtbot):
+    """The digits under the bars come from a cached backdrop; the winner's is painted
+    over it: both in the labels' font (a larger backdrop digit peeked out under it)."""
+    from mnist_desktop.gui.chart import ANIMATION_MS, ProbabilityChart
+
+    def digit_three_ink(winner: int) -> tuple[int, int, int, int]:
+        chart = ProbabilityChart()
+        qtbot.addWidget(chart)
+        chart.resize(600, 300)  # labels of 16 px: not the default font's size
+        chart.show()
+        probs = [0.01] * 10
+        probs[winner] = 0.91
+        chart.set_probabilities(probs)
+        qtbot.wait(ANIMATION_MS + 50)
+        image = chart.grab().toImage()
+        slot = image.width() / 10
+        background = image.pixelColor(int(slot * 3) + 1, image.height() - 1)
+        xs, ys = [], []
+        for y in range(image.height() - 22, image.height()):  # the digits' row, under the bars
+            for x in range(int(slot * 3) + 1, int(slot * 4) - 1):
+                c = image.pixelColor(x, y)
+                if abs(c.lightness() - background.lightness()) > 60:
+                    xs.append(x)
+                    ys.append(y)
+        return min(xs), min(ys), max(xs), max(ys)
+
+    highlighted, plain = digit_three_ink(3), digit_three_ink(5)
+    assert highlighted == plain

@@ -223,6 +223,10 @@ class ProbabilityChart(QWidget):
             pixmap.fill(palette.color(QPalette.ColorRole.Window))
             painter = QPainter(pixmap)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            # drawStaticText draws in the painter's font: the labels' font, as in
+            # paintEvent (else the digits come out in the default font, larger than
+            # the winner's digit painted over them, which then shows a ghost edge).
+            painter.setFont(self._text_font)
             text = palette.color(QPalette.ColorRole.WindowText)
             painter.setPen(QColor(text.red(), text.green(), text.blue(), 28))
             for quarter in (1, 2, 3, 4):

@@ -7,8 +7,9 @@ the ones users get::
     DISPLAY=:99 QT_QPA_PLATFORM=xcb python -m tests.helpers.screenshots OUT_DIR \\
         --sizes 640x480 900x560 1400x900
 
-Each size gets four PNGs: a drawn 4 and an opened photo of a 4 (single-digit
-mode), 2025 written and an opened photo of a number (number mode).  Settings
+Each size gets: a drawn 4, an opened photo of a 4 and of a number
+(single-digit mode); 2025 written and the opened photo of a number (number
+mode); and "not a digit" answers in both modes.  Settings
 go to a throwaway folder, never the user's.
 """
 
@@ -66,6 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     from tests.helpers.qt import draw
     from tests.helpers.strokes import digit_strokes, number_strokes
 
+    def reject_all(win) -> None:
+        win.worker._classifier.reject_below = 1.01
+
+    def reject_zero(win) -> None:
+        from mnist_desktop.ml.inference import make_prediction
+
+        def verdict(probabilities, pre=None):
+            zero = int(np.argmax(probabilities)) == 0
+            return make_prediction(probabilities, pre, 1.01 if zero else None)
+
+        win.worker._classifier.verdict = verdict
+
     photo = number_photo(Path(tmp) / "a_photo_2025_on_paper.png")
     four = assets_dir() / "samples" / "4.png"
 
@@ -97,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
             lambda w: draw(w.canvas, number_strokes("2025", 170, 150, 155)),
         ),
         "number-image": ("number", lambda w: w.open_file(photo)),
+        # As a model with a rejection threshold answers ink that is no digit.
+        "digit-rejected": ("digit", lambda w: reject_all(w) or draw(w.canvas, digit_strokes(4))),
+        "number-rejected": (
+            "number",
+            lambda w: reject_zero(w) or draw(w.canvas, number_strokes("2025", 170, 150, 155)),
+        ),
     }
     for size in args.sizes:
         width, height = (int(v) for v in size.split("x"))
