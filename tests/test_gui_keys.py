@@ -129,6 +129,12 @@ def test_typing_a_pen_width_then_the_edit_keys(qtbot):
     assert len(win.canvas.state().strokes) == count - 1
     press("Return")  # done with the field: the keys go back to the canvas
     assert QApplication.focusWidget() is win.canvas
+    # Escape in the field leaves it, and clears nothing.
+    user_click(box.lineEdit())
+    assert QApplication.focusWidget() in (box, box.lineEdit())
+    press("Escape")
+    assert QApplication.focusWidget() is win.canvas
+    assert len(win.canvas.state().strokes) == count - 1
 
 
 def test_the_wheel_on_the_pen_width_leaves_the_focus_alone(qtbot):
@@ -208,3 +214,18 @@ def test_copy_paste_open_save_from_the_keyboard(qtbot, mode, tmp_path, monkeypat
     monkeypatch.setattr(QFileDialog, "getOpenFileName", fake_open)
     press("Ctrl+O")
     assert len(asked) == 1
+
+
+def test_keys_work_after_a_correction_and_its_undo_button(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DESKTOP_DATA", str(tmp_path / "user"))
+    win = launch(qtbot)
+    scribble(qtbot, win)
+    chart = win.chart
+    user_click(chart, QPoint(int(chart.width() / 10 * 4.5), chart.height() // 2))
+    assert len(win.corrections) == 1
+    user_click(win.message_bar.action_button)  # "Undo" the correction
+    assert len(win.corrections) == 0
+    assert QApplication.focusWidget() is win.canvas
+    count = len(win.canvas.state().strokes)
+    press("Ctrl+Z")
+    assert len(win.canvas.state().strokes) == count - 1

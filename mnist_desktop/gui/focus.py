@@ -33,7 +33,8 @@ class ShortcutsFirst(QObject):
 
     A line edit claims Ctrl+Z, Ctrl+C, Ctrl+V, Delete... (it accepts Qt's
     ShortcutOverride event); leaving that event unaccepted lets Qt run the
-    window's action instead.  Typing, Backspace and the arrows still edit.
+    window's action instead.  Typing, Backspace and the arrows still edit, and
+    Escape leaves the field rather than clearing the drawing.
     """
 
     def __init__(self, window: QWidget) -> None:
@@ -41,7 +42,12 @@ class ShortcutsFirst(QObject):
         self._window = window
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and window_shortcut(self._window, event):
+        if event.type() != QEvent.Type.ShortcutOverride:
+            return False
+        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            event.accept()  # Escape leaves the field (it is no Clear while typing a width)
+            return True
+        if window_shortcut(self._window, event):
             event.ignore()
             return True
         return False

@@ -39,6 +39,8 @@ class MessageBar(QFrame):
         self.action_button = QPushButton(self)
         self.action_button.setObjectName("messageAction")
         self.action_button.clicked.connect(self._on_action)
+        # A click does not take the keyboard from the canvas (Tab still reaches it).
+        self.action_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.action_button.hide()
         self._action: Callable[[], None] | None = None
         layout = QHBoxLayout(self)
