@@ -38,9 +38,16 @@ def show_at(qtbot, win: MainWindow, size: tuple[int, int]) -> None:
     qtbot.wait(20)  # the layout requests the resize posted, as on screen
 
 
+def settled(qtbot) -> None:
+    """Let Qt run the layout requests a new answer posted (a longer text, a new
+    label height), as it does before the window is next painted."""
+    qtbot.wait(50)
+
+
 def write(qtbot, win: MainWindow, strokes) -> None:
     draw(win.canvas, strokes)
     qtbot.waitUntil(lambda: win._last_result_id == win._next_id, timeout=TIMEOUT)
+    settled(qtbot)
 
 
 def number_photo(tmp_path, mnist_sample, text: str = "2025", name: str = "n.png") -> Path:
@@ -85,6 +92,7 @@ def test_an_opened_photo_with_a_long_name_fits(qtbot, window, tmp_path, mnist_sa
     show_at(qtbot, window, size)
     window.open_file(path)
     wait_result(qtbot, window)
+    settled(qtbot)
     assert problems(window) == []
     # The Undo button keeps its short label; the menu and tooltip name the step.
     button = window.toolbar.widgetForAction(window.undo_action)
@@ -99,6 +107,7 @@ def test_the_default_size_shows_every_toolbar_label(qtbot, window, tmp_path, mni
     show_at(qtbot, window, (900, 560))
     window.open_file(number_photo(tmp_path, mnist_sample, name="x" * 60 + ".png"))
     wait_result(qtbot, window)
+    settled(qtbot)
     toolbar = window.findChild(QToolBar, "mainToolBar")
     assert not toolbar.findChild(QToolButton, "qt_toolbar_ext_button").isVisible()
     assert not window.toolbar.compact()

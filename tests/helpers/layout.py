@@ -113,10 +113,14 @@ def main() -> int:
         strokes = digit_strokes(4) if mode == "digit" else number_strokes("2025", 170, 150, 155)
         for size in ((640, 480), (900, 560)):
             win.resize(*size)
-            app.processEvents()
+            for _ in range(10):
+                app.processEvents()
+                time.sleep(0.005)
             draw(win.canvas, strokes)
             wait(lambda w=win: w._last_result_id == w._next_id)
-            app.processEvents()
+            for _ in range(10):  # the layout requests the new answer posted
+                app.processEvents()
+                time.sleep(0.005)
             found += [f"{mode} {size}: {p}" for p in problems(win)]
             win.canvas.clear()
         win.close()

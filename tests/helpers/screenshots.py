@@ -113,9 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         # The README's picture: 2025 with its last digit picked in the strip.
         "number-drawn-5": (
             "number",
-            lambda w: draw(w.canvas, number_strokes("2025", 170, 150, 155))
-            or wait(lambda: w._last_result_id == w._next_id)
-            or w.number_strip.select(3),
+            lambda w: (
+                draw(w.canvas, number_strokes("2025", 170, 150, 155))
+                or wait(lambda: w._last_result_id == w._next_id)
+                or w.number_strip.select(3)
+            ),
         ),
         # As a model with a rejection threshold answers ink that is no digit.
         "digit-rejected": ("digit", lambda w: reject_all(w) or draw(w.canvas, digit_strokes(4))),
