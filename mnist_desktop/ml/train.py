@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import time
@@ -507,9 +508,9 @@ def choose_rejection(pen_probs: np.ndarray, val_probs: np.ndarray, max_share: fl
         top = np.sort(top)
         return float(top[min(int(share * len(top)), len(top) - 1)])
 
-    return round(
-        min(highest(pen_probs.max(1), max_share), highest(val_probs.max(1), max_share / 5)), 4
-    )
+    # Rounded down for the card: rounding up would reject more than allowed.
+    threshold = min(highest(pen_probs.max(1), max_share), highest(val_probs.max(1), max_share / 5))
+    return math.floor(threshold * 1e4) / 1e4
 
 
 def rejection_report(threshold, held, pen_probs, val_probs, marks_probs, test_probs, y_test):
