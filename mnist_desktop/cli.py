@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -22,12 +25,15 @@ def _error(message: str) -> None:
 
 def _report_file_error(path: str, message: str, as_json: bool) -> None:
     """One line for a file that cannot be read: JSON on stdout, or an error on stderr."""
+    from .imageio import display_path
+
+    shown = display_path(path)
     if as_json:
-        print(json.dumps({"path": path, "error": message}), flush=True)
+        print(json.dumps({"path": shown, "error": message}), flush=True)
     else:
         # Name the file as the user typed it, like the lines of the files that worked.
-        prefix = f"{os.path.basename(path)}: "
-        _error(f"{path}: {message.removeprefix(prefix)}")
+        prefix = f"{display_path(os.path.basename(path))}: "
+        _error(f"{shown}: {message.removeprefix(prefix)}")
 
 
 def _format_probs(probs: Sequence[float]) -> str:
@@ -67,87 +73,130 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    import csv
+CSV_HEADER = ["path", "digit", "confidence", *[f"p{d}" for d in range(10)], "error"]
 
-    from .files import classify_files, expand_paths
 
-    paths, skipped = expand_paths(args.files)
-    if skipped:
-        print(
-            f"mnist-digits: note: skipped {skipped} non-image file(s) in folders", file=sys.stderr
-        )
-    classifier = _load(args)
-    writer = None
-    csv_file = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None  # noqa: SIM115
-    if csv_file:
-        writer = csv.writer(csv_file)
-        writer.writerow(["path", "digit", "confidence", *[f"p{d}" for d in range(10)], "error"])
-    # Quiet the per-file lines when a folder feeds a CSV file: the bar shows progress.
-    quiet = bool(csv_file) and len(paths) > 1 and not args.json
-    # A bar on the terminal when the results go elsewhere (a CSV file, a pipe).
-    progress = Progress(len(paths), enabled=quiet or not sys.stdout.isatty())
-    failed = 0
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the CSV keeps the rows written so far."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise _Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Within the ``with`` block, SIGTERM raises :class:`_Terminated` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        for chunk in classify_files(classifier, paths, BATCH, args.polarity):
-            for result in chunk:
-                path, prediction = result.path, result.prediction
-                if prediction is None:
-                    failed += 1
-                    if writer:
-                        writer.writerow([path, "", "", *[""] * 10, result.error])
-                    if args.json or not quiet:
-                        _report_file_error(path, result.error, args.json)
-                    continue
-                if writer:
-                    digit = "" if prediction.digit is None else prediction.digit
-                    probs = [f"{p:.6f}" for p in prediction.probabilities]
-                    writer.writerow([path, digit, f"{prediction.confidence:.6f}", *probs, ""])
-                if args.json:
-                    print(json.dumps({"path": path, **prediction.to_dict()}), flush=True)
-                elif quiet:
-                    pass
-                elif prediction.blank:
-                    print(f"{path}: no digit found (blank image)", flush=True)
-                else:
-                    print(
-                        f"{path}: {prediction.label} ({prediction.confidence:.2%})  "
-                        f"{_format_probs(prediction.probabilities)}",
-                        flush=True,
-                    )
-            progress.advance(len(chunk))
+        yield
     finally:
-        progress.close()
-        if csv_file:
-            csv_file.close()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .csvfile import ResultsCsv
+    from .files import classify_files, find_images
+    from .imageio import display_path
+
+    found = find_images(args.files)
+    paths = found.paths
+    if found.skipped:
+        print(
+            f"mnist-digits: note: skipped {found.skipped} non-image file(s) in folders",
+            file=sys.stderr,
+        )
+    if not paths and not found.errors:
+        _error("no images found in " + ", ".join(display_path(p) for p in args.files))
+        return 1
+    # Check where the CSV goes before any work (and before the model loads).
+    out = ResultsCsv(args.csv, CSV_HEADER, [*args.files, *paths]) if args.csv else None
+    with out if out is not None else contextlib.nullcontext(), _sigterm_as_interrupt():
+        classifier = _load(args)
+        # Quiet the per-file lines when a folder feeds a CSV file: the bar shows progress.
+        quiet = out is not None and len(paths) > 1 and not args.json
+        # A bar on the terminal when the results go elsewhere (a CSV file, a pipe).
+        progress = Progress(len(paths), enabled=quiet or not sys.stdout.isatty())
+        failed = 0
+        try:
+            for folder, message in found.errors:
+                failed += 1
+                if out is not None:
+                    out.writerow([display_path(folder), "", "", *[""] * 10, message])
+                if args.json or not quiet:
+                    _report_file_error(folder, message, args.json)
+            for chunk in classify_files(classifier, paths, BATCH, args.polarity):
+                for result in chunk:
+                    failed += _report_result(result, args, out, quiet)
+                if out is not None:
+                    out.flush()  # an interrupted run keeps these rows
+                progress.advance(len(chunk))
+        finally:
+            progress.close()
     if quiet:
-        print(f"{len(paths) - failed} classified, {failed} unreadable; wrote {args.csv}")
+        classified = len(paths) - failed + len(found.errors)
+        print(f"{classified} classified, {failed} unreadable; wrote {display_path(args.csv)}")
     return 1 if failed else 0
+
+
+def _report_result(result, args: argparse.Namespace, out, quiet: bool) -> int:
+    """Print and/or write one file's result; 1 if the file failed, else 0."""
+    from .imageio import display_path
+
+    path, prediction = display_path(result.path), result.prediction
+    if prediction is None:
+        if out is not None:
+            out.writerow([path, "", "", *[""] * 10, result.error])
+        if args.json or not quiet:
+            _report_file_error(result.path, result.error, args.json)
+        return 1
+    if out is not None:
+        digit = "" if prediction.digit is None else prediction.digit
+        probs = [f"{p:.6f}" for p in prediction.probabilities]
+        out.writerow([path, digit, f"{prediction.confidence:.6f}", *probs, ""])
+    if args.json:
+        print(json.dumps({"path": path, **prediction.to_dict()}), flush=True)
+    elif quiet:
+        pass
+    elif prediction.blank:
+        print(f"{path}: no digit found (blank image)", flush=True)
+    else:
+        print(
+            f"{path}: {prediction.label} ({prediction.confidence:.2%})  "
+            f"{_format_probs(prediction.probabilities)}",
+            flush=True,
+        )
+    return 0
 
 
 def cmd_read(args: argparse.Namespace) -> int:
     """Read each file as a number: a row of digits."""
+    from .files import file_error
+    from .imageio import display_path
     from .numbers import read_number
-    from .preprocess import ImageError
 
     classifier = _load(args)
     failed = 0
     for path in args.files:
         try:
             reading = read_number(classifier, path, args.polarity)
-        except ImageError as exc:
+        except Exception as exc:  # noqa: BLE001  # one file never stops the run
             failed += 1
-            _report_file_error(path, str(exc), args.json)
+            _report_file_error(path, file_error(path, exc), args.json)
             continue
+        shown = display_path(path)
         digits = [d.to_dict() for d in reading.digits]
         if args.json:
-            print(json.dumps({"path": path, "text": reading.text, "digits": digits}), flush=True)
+            print(json.dumps({"path": shown, "text": reading.text, "digits": digits}), flush=True)
         elif not digits:
-            print(f"{path}: no digits found", flush=True)
+            print(f"{shown}: no digits found", flush=True)
         else:
             detail = " ".join(f"{d['digit']}({d['confidence']:.0%})" for d in digits)
             note = "  (some digits touch)" if reading.touching else ""
-            print(f"{path}: {reading.text}  {detail}{note}", flush=True)
+            print(f"{shown}: {reading.text}  {detail}{note}", flush=True)
     return 1 if failed else 0
 
 

@@ -23,14 +23,15 @@ The result is white ink on black, floats in [0, 1].
 from __future__ import annotations
 
 import functools
-import io
 import os
-import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
+
+from . import imageio
+from .imageio import ANALYSIS_SIDE, MAX_PIXELS, ImageError  # noqa: F401  (re-exported)
 
 Polarity = Literal["auto", "light", "dark"]
 ImageSource = str | os.PathLike | bytes | bytearray | Image.Image | np.ndarray
@@ -39,15 +40,6 @@ SIZE = 28
 """Side of the model input, in pixels."""
 BOX = 20
 """The digit's bounding box is fitted into BOX x BOX, as in MNIST."""
-MAX_PIXELS = 500_000_000
-"""Larger images (e.g. decompression bombs) are refused before decoding.
-
-A 20000 x 20000 scan (400 MP) is still accepted; Pillow's own default limit
-(179 MP) would refuse it.
-"""
-ANALYSIS_SIDE = 1024
-"""Images are reduced to at most this many pixels per side before analysis:
-enough for a small digit in a large photo, cheap for a 20000 x 20000 scan."""
 GRID_SIDE = 32
 """Ink is grouped into connected components on a grid of at most this many
 cells per side: strokes a cell apart join (a 5 drawn in two strokes stays one
@@ -69,10 +61,6 @@ MIN_EXTENT = 0.02
 """Ink spanning less than this fraction of the image's longer side, or less
 than 4 pixels, is a speck or a dot, not a digit (a 60 px digit in a 2000 px
 photo is 0.03)."""
-
-
-class ImageError(ValueError):
-    """The input cannot be read as an image (corrupt, empty, too large, ...)."""
 
 
 @dataclass
@@ -97,120 +85,8 @@ class Preprocessed:
 # --------------------------------------------------------------------------- #
 
 
-def _open(source: ImageSource) -> Image.Image:
-    """Open ``source`` as a Pillow image; raise :class:`ImageError` if it is none."""
-    if isinstance(source, Image.Image):
-        return source
-    if isinstance(source, (bytes, bytearray)):
-        if not source:
-            raise ImageError("the data is empty (0 bytes)")
-        stream, name = io.BytesIO(source), "the data"
-    else:
-        path = os.fspath(source)
-        name = os.path.basename(path) or path
-        try:
-            if os.path.getsize(path) == 0:
-                raise ImageError(f"{name}: the file is empty (0 bytes)")
-        except OSError as exc:
-            raise ImageError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
-        stream = path
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
-            try:
-                img = Image.open(stream)
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        if isinstance(exc, Image.DecompressionBombError):
-            raise ImageError(f"{name}: the image is too large to open safely") from exc
-        raise ImageError(f"{name}: not an image file Pillow can read") from exc
-    except Image.DecompressionBombWarning as exc:
-        raise ImageError(f"{name}: the image is too large to open safely") from exc
-    except OSError as exc:
-        raise ImageError(f"{name}: cannot read the file ({exc})") from exc
-    width, height = img.size
-    if width * height > MAX_PIXELS:
-        raise ImageError(
-            f"{name}: the image is too large ({width} x {height} pixels; "
-            f"at most {MAX_PIXELS // 1_000_000} megapixels)"
-        )
-    if width == 0 or height == 0:
-        raise ImageError(f"{name}: the image has no pixels ({width} x {height})")
-    return img
-
-
-def _load_pil(img: Image.Image) -> Image.Image:
-    """Decode the first frame, cheaply reduced, upright; damaged files raise."""
-    try:
-        img.seek(0)  # animated GIF/PNG/WebP: the first frame
-    except (EOFError, AttributeError, ValueError):
-        pass
-    if img.format == "JPEG" and max(img.size) > 2 * ANALYSIS_SIDE:
-        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: a 20000 px JPEG never
-        # exists in memory at full size.
-        img.draft(img.mode if img.mode in ("L", "RGB") else "RGB", (ANALYSIS_SIDE, ANALYSIS_SIDE))
-    try:
-        img.load()
-        img = ImageOps.exif_transpose(img) or img
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"the image is damaged or truncated ({exc})") from exc
-    factor = max(img.size) // ANALYSIS_SIDE
-    if factor >= 2:
-        if img.mode in ("P", "PA", "1"):
-            img = img.convert("RGBA" if _has_alpha(img) else "RGB")
-        if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-            img = img.convert("I")
-        img = img.reduce(factor)
-    return img
-
-
-def _has_alpha(img: Image.Image) -> bool:
-    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
-
-
-def _pil_to_arrays(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
-    """Return (RGB or grey float array in [0, 1], alpha in [0, 1] or None)."""
-    mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        return np.asarray(img, dtype=np.float32) / 65535.0, None
-    if mode in ("I", "F"):
-        arr = np.asarray(img, dtype=np.float32)
-        top = float(arr.max()) if arr.size else 1.0
-        scale = 1.0 if top <= 1.0 else 255.0 if top <= 255 else 65535.0 if top <= 65535 else top
-        return np.clip(arr / scale, 0.0, 1.0), None
-    if _has_alpha(img):
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
-        return rgba[..., :3], rgba[..., 3]
-    if mode in ("1", "L"):
-        return np.asarray(img.convert("L"), dtype=np.float32) / 255.0, None
-    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0, None
-
-
-def _array_to_arrays(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    arr = np.asarray(arr)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[..., 0]
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-        raise ImageError(f"an array of shape {arr.shape} is not an image")
-    if arr.size == 0:
-        raise ImageError("the image has no pixels")
-    if arr.dtype == np.uint8:
-        data = arr.astype(np.float32) / 255.0
-    elif arr.dtype == np.uint16:
-        data = arr.astype(np.float32) / 65535.0
-    elif arr.dtype == bool:
-        data = arr.astype(np.float32)
-    else:
-        data = arr.astype(np.float32)
-        if not np.isfinite(data).all():
-            raise ImageError("the image holds NaN or infinite values")
-        top = float(data.max())
-        data = np.clip(data / (255.0 if top > 1.0 else 1.0), 0.0, 1.0)
-    if data.ndim == 3 and data.shape[2] == 4:
-        return data[..., :3], data[..., 3]
-    return data, None
+# Reading (formats, memory bounds, errors) lives in :mod:`mnist_desktop.imageio`;
+# ``ANALYSIS_SIDE``, ``MAX_PIXELS`` and ``ImageError`` are re-exported from it.
 
 
 @functools.lru_cache(maxsize=32)
@@ -284,31 +160,11 @@ def read_image(source: ImageSource) -> tuple[np.ndarray, np.ndarray | None, tupl
     ``source`` is a path, the bytes of an image file, a Pillow image or a NumPy
     array (H x W grey, H x W x 3 RGB or H x W x 4 RGBA; uint8, uint16, bool or
     float in [0, 1]).  Large images come back reduced to about
-    :data:`ANALYSIS_SIDE` pixels per side.
+    :data:`ANALYSIS_SIDE` pixels per side, read within a memory budget; only
+    the formats of :data:`mnist_desktop.imageio.FORMATS` are opened.  Raises
+    :class:`ImageError` (one line naming the file) for anything unreadable.
     """
-    if isinstance(source, np.ndarray):
-        data, alpha = _array_to_arrays(source)
-        size = (data.shape[1], data.shape[0])
-        factor = max(size) // ANALYSIS_SIDE
-        if factor >= 2:
-            data = _block_mean(data, factor)
-            alpha = None if alpha is None else _block_mean(alpha, factor)
-        return data, alpha, size
-    img = _open(source)
-    size = img.size
-    try:
-        if img.getexif().get(0x0112) in (5, 6, 7, 8):  # shown rotated by 90 degrees
-            size = (size[1], size[0])
-    except (OSError, SyntaxError, ValueError):
-        pass  # unreadable EXIF: decoding will tell
-    try:
-        img = _load_pil(img)
-        data, alpha = _pil_to_arrays(img)
-    except ImageError:
-        raise
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"the image is damaged or truncated ({exc})") from exc
-    return data, alpha, size
+    return imageio.read(source)
 
 
 # --------------------------------------------------------------------------- #

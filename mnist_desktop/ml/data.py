@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,16 +48,40 @@ class Mnist:
     checksums: dict[str, str]
 
 
+MAX_IDX_BYTES = 256 * 2**20
+"""An IDX file may announce at most this much data (MNIST's largest holds 47 MB).
+
+The header is checked before anything is read, and the data is read in bounded
+chunks, so a small gzip bomb never inflates into gigabytes."""
+_CHUNK = 4 * 2**20
+
+
 def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
     """Read one IDX file (optionally gzip-compressed) with ``ndim`` dimensions."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as fh:
-            raw = fh.read()
-    except (OSError, EOFError) as exc:  # gzip raises BadGzipFile (an OSError) or EOFError
+            return _read_idx_stream(fh, path, ndim)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip: BadGzipFile (OSError), EOFError
         raise DataError(f"{path}: cannot read ({exc})") from exc
+
+
+def _read_exactly(fh, size: int) -> bytes:
+    """Up to ``size`` bytes, in chunks (a gzip stream may return less per call)."""
+    parts, got = [], 0
+    while got < size:
+        part = fh.read(min(_CHUNK, size - got))
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+def _read_idx_stream(fh, path: Path, ndim: int) -> np.ndarray:
     header = 4 + 4 * ndim
+    raw = _read_exactly(fh, header)
     if len(raw) < header:
         raise DataError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
     magic = int.from_bytes(raw[:4], "big")
@@ -65,13 +91,25 @@ def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
             f"(magic 0x{magic:08x}, expected 0x{_MAGIC[ndim]:08x})"
         )
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape))
-    if len(raw) - header != expected:
+    expected = math.prod(shape)
+    dims = " x ".join(map(str, shape))
+    if expected > MAX_IDX_BYTES:
         raise DataError(
-            f"{path}: holds {len(raw) - header} data bytes, but its header "
-            f"announces {expected} ({' x '.join(map(str, shape))}); truncated or damaged"
+            f"{path}: its header announces {expected:,} data bytes ({dims}), more than "
+            f"the {MAX_IDX_BYTES // 2**20} MB an MNIST file can hold; damaged or not MNIST"
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    data = _read_exactly(fh, expected)
+    if len(data) != expected:
+        raise DataError(
+            f"{path}: holds {len(data)} data bytes, but its header "
+            f"announces {expected} ({dims}); truncated or damaged"
+        )
+    if fh.read(1):
+        raise DataError(
+            f"{path}: holds more than the {expected} data bytes its header "
+            f"announces ({dims}); damaged"
+        )
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 def _find(directory: Path, stem: str) -> Path:
@@ -83,7 +121,11 @@ def _find(directory: Path, stem: str) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_idx_dir(directory: str | os.PathLike) -> Mnist:

@@ -89,3 +89,54 @@ def number_row(
         x += int(size * 0.8) + int(rng.integers(8, 40))
         parts.append(ink)
     return canvas[:, : x + 20], spans
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def interlaced_png(gray: np.ndarray) -> bytes:
+    """An Adam7-interlaced 8-bit grey PNG (Pillow only writes non-interlaced ones)."""
+    import struct
+    import zlib
+
+    h, w = gray.shape
+    passes = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2))
+    raw = b""
+    for x0, y0, dx, dy in (*passes, (0, 1, 1, 2)):
+        sub = np.ascontiguousarray(gray[y0::dy, x0::dx], dtype=np.uint8)
+        if sub.size:
+            raw += b"".join(b"\0" + row.tobytes() for row in sub)
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 1)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(raw))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def png_with_ztxt(png: bytes, text_bytes: int) -> bytes:
+    """``png`` with a zTXt chunk that inflates to ``text_bytes`` (a text bomb)."""
+    import zlib
+
+    chunk = _png_chunk(b"zTXt", b"note\0\0" + zlib.compress(b"a" * text_bytes, 9))
+    return png[:33] + chunk + png[33:]  # after the signature and IHDR
+
+
+EPS_TEXT = b"""%!PS-Adobe-3.0 EPSF-3.0
+%%BoundingBox: 0 0 28 28
+newpath 14 4 moveto 14 24 lineto 3 setlinewidth stroke
+showpage
+%%EOF
+"""
+"""An EPS drawing a "1": Pillow's EPS plugin would hand it to Ghostscript."""
+
+
+def pgm(width: int, height: int, maxval: int, pixels: bytes | None = None) -> bytes:
+    """A binary PGM with any ``maxval`` (0 is invalid)."""
+    body = pixels if pixels is not None else bytes(width * height)
+    return f"P5\n{width} {height}\n{maxval}\n".encode() + body
