@@ -11,6 +11,7 @@ and exports CSV with the command line's columns (:data:`CSV_HEADER`).
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from mnist_desktop.csvcells import safe_cell
-from mnist_desktop.files import classify_files, expand_paths
+from mnist_desktop.files import classify_files, find_images
+from mnist_desktop.imageio import display_path
 from mnist_desktop.ml.inference import ModelError, load_classifier
 
 from .qtimage import gray_to_qimage
@@ -43,6 +45,7 @@ BATCH = 64
 CSV_HEADER = ["path", "digit", "confidence", *[f"p{d}" for d in range(10)], "reason", "error"]
 """The exported table's columns: those of ``mnist-digits predict --csv``, so one
 script reads both."""
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -98,10 +101,26 @@ class FolderWorker(QObject):
         except ModelError as exc:
             self.finished.emit(f"Could not load the model: {exc}")
             return
-        paths, skipped = expand_paths([folder])
+        try:
+            self._classify(classifier, folder)
+        except Exception as exc:  # noqa: BLE001  # the dialog must never wait forever
+            log.error("classifying %s failed", display_path(folder), exc_info=exc)
+            self.finished.emit(
+                f"Stopped: {exc}"
+                if isinstance(exc, ModelError)
+                else "Stopped by an internal error (see the log)."
+            )
+
+    def _classify(self, classifier, folder: str) -> None:
+        found = find_images([folder])
+        paths, skipped = found.paths, found.skipped
         self.started.emit(len(paths))
-        done = unreadable = 0
-        for chunk in classify_files(classifier, paths, BATCH):
+        done = 0
+        unreadable = len(found.errors)
+        if found.errors:
+            self.rows_ready.emit([FolderRow(path, error=message) for path, message in found.errors])
+        chunks = classify_files(classifier, paths, BATCH, cancelled=self._cancel.is_set)
+        for chunk in chunks:
             rows = []
             for result in chunk:
                 prediction = result.prediction
@@ -123,11 +142,13 @@ class FolderWorker(QObject):
             done += len(rows)
             self.rows_ready.emit(rows)
             self.progress.emit(done, len(paths))
-            if self._cancel.is_set():
-                self.finished.emit(f"Cancelled after {done} of {len(paths)} images.")
-                return
+        if self._cancel.is_set():
+            self.finished.emit(f"Cancelled after {done} of {len(paths)} images.")
+            return
         note = f"; {skipped} other file(s) skipped" if skipped else ""
-        self.finished.emit(f"{done - unreadable} classified, {unreadable} unreadable{note}.")
+        self.finished.emit(
+            f"{done - unreadable + len(found.errors)} classified, {unreadable} unreadable{note}."
+        )
 
 
 class _NumberItem(QTableWidgetItem):
@@ -229,8 +250,8 @@ class FolderDialog(QDialog):
                 gray = (np.clip(row.image, 0, 1) * 255).astype(np.uint8)
                 thumb.setIcon(QIcon(QPixmap.fromImage(gray_to_qimage(gray))))
             self.table.setItem(r, 0, thumb)
-            name = QTableWidgetItem(os.path.relpath(row.path, self.folder))
-            name.setToolTip(row.path)
+            name = QTableWidgetItem(display_path(os.path.relpath(row.path, self.folder)))
+            name.setToolTip(display_path(row.path))
             self.table.setItem(r, 1, name)
             digit = "" if row.digit is None else str(row.digit)
             self.table.setItem(r, 2, _NumberItem(digit, -1 if row.digit is None else row.digit))
@@ -270,7 +291,7 @@ class FolderDialog(QDialog):
                 probs = [f"{p:.6f}" for p in row.probabilities or []] or [""] * 10
                 writer.writerow(
                     [
-                        safe_cell(row.path),
+                        safe_cell(display_path(row.path)),
                         digit,
                         conf,
                         *probs,
@@ -284,7 +305,12 @@ class FolderDialog(QDialog):
             self, "Export results", os.path.join(self.folder, "digits.csv"), "CSV (*.csv)"
         )
         if path:
-            self.export_csv(path)
+            try:
+                self.export_csv(path)
+            except OSError as exc:
+                self.summary.setText(
+                    f"Could not export to {display_path(path)}: {exc.strerror or exc}"
+                )
 
     def closeEvent(self, event) -> None:
         self.worker.cancel()

@@ -23,7 +23,6 @@ from PySide6.QtGui import (
     QFont,
     QGuiApplication,
     QIcon,
-    QImage,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -46,6 +45,7 @@ from . import numberoffer
 from .body import Body, column
 from .canvas import CANVAS_SIZE, DrawingCanvas
 from .chart import ProbabilityChart
+from .clipboard import image_from_mime
 from .focus import CanvasFocus, PenWidthBox
 from .folder import FolderDialog
 from .improve import ImproveDialog, personal_model_exists
@@ -54,7 +54,6 @@ from .messagebar import MessageBar
 from .numberoffer import NumberOffer
 from .numberstrip import NumberStrip
 from .percent import percent
-from .qtimage import qimage_to_rgba
 from .statusbar import ElidingStatusBar
 from .throttle import Throttle
 from .toolbar import FittingToolBar
@@ -1009,11 +1008,10 @@ class MainWindow(QMainWindow):
             if files:
                 self.open_file(files[0])
                 return True
-        if mime is not None and mime.hasImage():
-            image = QImage(mime.imageData())
-            if not image.isNull():
-                self.open_data(qimage_to_rgba(image), name)
-                return True
+        data = image_from_mime(mime)
+        if data is not None:
+            self.open_data(data, name)
+            return True
         if mime is not None and mime.hasText():
             text = mime.text().strip()
             path = QUrl(text).toLocalFile() if text.startswith("file:") else text

@@ -208,9 +208,11 @@ class InferenceWorker(QObject):
             self.request_failed.emit(request.id, str(exc))
         except MemoryError:
             self.request_failed.emit(request.id, "not enough memory to open this image")
-        except Exception as exc:  # the worker must never die silently
+        except Exception:  # the worker must never die silently
             log.error("request %s failed:\n%s", request.id, traceback.format_exc())
-            self.request_failed.emit(request.id, f"unexpected error: {type(exc).__name__}: {exc}")
+            self.request_failed.emit(
+                request.id, "the image could not be processed (an internal error, see the log)"
+            )
 
     def _run(self, request: Request) -> Result:
         started = time.perf_counter()
