@@ -24,6 +24,7 @@ import os
 import stat
 import struct
 import threading
+import warnings
 from typing import IO
 
 import numpy as np
@@ -402,7 +403,10 @@ def read(source: object) -> Arrays:
             f"{kind} is not an image: give a file path, file bytes, a Pillow image "
             "or a NumPy array"
         )
-    with stream, _DECODE_LOCK:
+    with stream, _DECODE_LOCK, warnings.catch_warnings():
+        # Pillow warns about damage it works around ("Corrupt EXIF data"): the
+        # image is read or refused all the same, and a CLI line stays one line.
+        warnings.simplefilter("ignore")
         saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
             img = _open_checked(stream, name)
