@@ -249,7 +249,9 @@ def _reduce_pil(img: Image.Image, factor: int) -> Image.Image:
     return out
 
 
-def pil_to_arrays(img: Image.Image, name: str = "the image") -> tuple[np.ndarray, np.ndarray | None]:
+def pil_to_arrays(
+    img: Image.Image, name: str = "the image"
+) -> tuple[np.ndarray, np.ndarray | None]:
     """A small decoded image as (RGB or grey floats in [0, 1], alpha in [0, 1] or None)."""
     mode = img.mode
     if mode.startswith("I;16"):
@@ -400,8 +402,7 @@ def read(source: object) -> Arrays:
     else:
         kind = "None" if source is None else f"a {type(source).__name__}"
         raise ImageError(
-            f"{kind} is not an image: give a file path, file bytes, a Pillow image "
-            "or a NumPy array"
+            f"{kind} is not an image: give a file path, file bytes, a Pillow image or a NumPy array"
         )
     with stream, _DECODE_LOCK, warnings.catch_warnings():
         # Pillow warns about damage it works around ("Corrupt EXIF data"): the

@@ -50,9 +50,7 @@ def assert_one_line(exc: BaseException, *parts: str) -> None:
         assert part in text, text
 
 
-def test_eps_saved_as_png_is_not_an_image_and_never_runs_ghostscript(
-    tmp_path, ghostscript_calls
-):
+def test_eps_saved_as_png_is_not_an_image_and_never_runs_ghostscript(tmp_path, ghostscript_calls):
     path = tmp_path / "digit.png"
     path.write_bytes(EPS_TEXT)
     with pytest.raises(ImageError) as info:
@@ -237,7 +235,9 @@ def test_arrays_are_reduced_before_becoming_floats(monkeypatch, digit):
         # The reference: the whole array as floats, clipped, then block means.
         f = max(array.shape[:2]) // imageio.ANALYSIS_SIDE
         full = array.astype(np.float64)
-        full /= {np.uint8: 255, np.uint16: 65535}.get(array.dtype.type, 255 if full.max() > 1 else 1)
+        full /= {np.uint8: 255, np.uint16: 65535}.get(
+            array.dtype.type, 255 if full.max() > 1 else 1
+        )
         full = np.clip(full, 0, 1)
         h, w = array.shape[0] // f * f, array.shape[1] // f * f
         blocks = full[:h, :w].reshape(h // f, f, w // f, f, *array.shape[2:]).mean(axis=(1, 3))
