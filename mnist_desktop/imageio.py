@@ -52,9 +52,10 @@ _SMALL_MODES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16
 """Bytes per pixel of Pillow's in-memory image; every other mode takes 4."""
 _DECODER_COPIES = {"bmp_rle": 3, "ppm_plain": 2, "libtiff": 2, "tiff_lzw": 1}
 """Decoders that hold more than the image itself (a full-size buffer or two)."""
-_FORMAT_COPIES = {"WEBP": 3, "TIFF": 2}
-"""libwebp decodes into its own canvas and hands over a copy; libtiff may read
-a whole image into an RGBA buffer (YCbCr, old JPEG)."""
+_FORMAT_COPIES = {"WEBP": 4, "TIFF": 2}
+"""libwebp's animation decoder keeps two canvases and hands over a copy
+(measured: 3.8 x the image); libtiff may read a whole image into an RGBA
+buffer (YCbCr, old JPEG)."""
 _EXIF_TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -349,7 +350,11 @@ def array_to_arrays(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         for r in range(0, rows, step):
             n = min(step, rows - r)
             band = to_float(arr[r * factor : (r + n) * factor, : cols * factor])
-            data[r : r + n] = band.reshape(n, factor, cols, factor, *rest).mean(axis=(1, 3))
+            # Sum the rows of each block, then its columns: two reductions over
+            # contiguous memory (a mean over axes (1, 3) at once is ~10x slower).
+            rows_summed = band.reshape(n, factor, -1).sum(axis=1)
+            blocks = rows_summed.reshape(n, cols, factor, *rest).sum(axis=2)
+            data[r : r + n] = blocks * np.float32(1.0 / (factor * factor))
     if data.ndim == 3 and data.shape[2] == 4:
         return data[..., :3], data[..., 3]
     return data, None

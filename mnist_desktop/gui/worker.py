@@ -203,7 +203,11 @@ class InferenceWorker(QObject):
         try:
             self.result_ready.emit(self._run(request))
         except ImageError as exc:
-            self.request_failed.emit(request.id, str(exc))
+            # Pasted or dropped data is named as the user knows it.
+            message = str(exc)
+            if request.name and message.startswith("the data: "):
+                message = f"{request.name}: {message.removeprefix('the data: ')}"
+            self.request_failed.emit(request.id, message)
         except ModelError as exc:
             self.request_failed.emit(request.id, str(exc))
         except MemoryError:
