@@ -41,8 +41,9 @@ def _same_file(target: str, inputs: Iterable[str]) -> str | None:
 class ResultsCsv:
     """Write rows to ``target`` safely; use as a context manager.
 
-    Leaving the ``with`` block normally or by ``KeyboardInterrupt`` keeps what
-    was written (renamed over the target); any other exception discards it.
+    Leaving the ``with`` block normally, or by ``KeyboardInterrupt`` once rows
+    were written, keeps what was written (renamed over the target); any other
+    exception discards it and leaves the target as it was.
     """
 
     def __init__(self, target: str, header: Sequence[str], inputs: Iterable[str] = ()) -> None:
@@ -69,7 +70,7 @@ class ResultsCsv:
         self._writer = csv.writer(self._file)
         self.rows = 0
         self.writerow(header)
-        self.rows = 0
+        self.rows = 0  # rows of results, the header not counted
 
     def _fail(self, exc: OSError) -> CsvTargetError:
         self.discard()
@@ -119,7 +120,8 @@ class ResultsCsv:
         return self
 
     def __exit__(self, kind, exc, tb) -> None:
-        if kind is None or issubclass(kind, KeyboardInterrupt):
+        # Interrupted before any row: the old target is worth more than a header.
+        if kind is None or (issubclass(kind, KeyboardInterrupt) and self.rows):
             self.commit()
         else:
             self.discard()

@@ -215,6 +215,21 @@ def test_an_existing_csv_is_kept_until_the_new_one_is_complete(tmp_path, mnist_s
     assert not list(tmp_path.glob(".*.part"))
 
 
+def test_an_interrupt_before_any_row_keeps_the_old_csv(tmp_path, mnist_sample, monkeypatch):
+    images, _ = mnist_sample
+    good = write_good(tmp_path / "in", images, 3)
+    out = tmp_path / "out.csv"
+    out.write_text("old results\n")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # while the model loads
+
+    monkeypatch.setattr(cli, "_load", interrupted)
+    assert main(["predict", *map(str, good), "--csv", str(out)]) == 130
+    assert out.read_text() == "old results\n"
+    assert not list(tmp_path.glob(".*.part"))
+
+
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_an_interrupted_run_keeps_the_rows_already_classified(
     tmp_path, mnist_sample, monkeypatch, capsys, how
