@@ -4,7 +4,8 @@
     python benchmarks/memory.py png-rgb ...  # only these cases
 
 Each case runs in a fresh subprocess (``mnist-digits`` itself where it
-applies, the Python API or the window otherwise), which reports its own peak
+applies, with the litert engine unless the case says keras; the Python API or
+the window otherwise), which reports its own peak
 resident memory, ``resource.getrusage(RUSAGE_SELF).ru_maxrss``.  The inputs are
 generated first, in another subprocess, and are small files that decode to
 huge images (a 2 MB PNG of 22000 x 22000 pixels).  This parent process imports
@@ -36,6 +37,16 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         ["predict", "{dir}/grey-22000.png"],
     ),
     "png-rgb": ("PNG 22000 x 22000 RGB (refused)", "cli", ["predict", "{dir}/rgb-22000.png"]),
+    "png-keras": (
+        "PNG 16000 x 16000 grey, keras engine (TensorFlow loaded)",
+        "cli",
+        ["predict", "{dir}/grey-16000.png", "--engine", "keras"],
+    ),
+    "png-grey-keras": (
+        "PNG 22000 x 22000 grey, keras engine (refused: TensorFlow leaves less room)",
+        "cli",
+        ["predict", "{dir}/grey-22000.png", "--engine", "keras"],
+    ),
     "tiff": (
         "TIFF 15000 x 15000 grey, deflate (225 MP, over Pillow's 179 MP)",
         "cli",
@@ -212,7 +223,8 @@ def run_case(kind: str, where: str, args: list[str]) -> None:
         if kind == "cli":
             from mnist_desktop.cli import main
 
-            code = main([a.format(dir=where) for a in args] + ["--engine", "litert"])
+            engine = [] if "--engine" in args else ["--engine", "litert"]
+            code = main([a.format(dir=where) for a in args] + engine)
         elif kind == "array":
             import numpy as np
 

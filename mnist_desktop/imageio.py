@@ -9,7 +9,7 @@ arrays reduced to about :data:`ANALYSIS_SIDE` pixels a side.  Three rules:
   Ghostscript) is ever tried, whatever the file is called.
 * **Memory is bounded**: JPEGs are decoded at 1/2 .. 1/8 scale by libjpeg; for
   the others the header's size decides, before any pixel is decoded, whether
-  the decoded image fits :data:`DECODE_BUDGET`; it is then reduced in bands of
+  the decoded image fits :func:`decode_budget`; it is then reduced in bands of
   rows, so no full-size converted copy (RGB, float) ever exists.  Arrays are
   reduced in bands before they become floats.  Decodes are serialised, so two
   threads (the window and a folder run) never hold two budgets at once.
@@ -39,8 +39,15 @@ MAX_PIXELS = 500_000_000
 20000 scan, 400 MP, is still accepted when it fits :data:`DECODE_BUDGET`)."""
 DECODE_BUDGET = 512 * 2**20
 """The most memory one decode may take (Pillow's full-size image plus the
-decoder's own copies, estimated from the header).  With the interpreter, NumPy
-and the model this keeps a process under 1 GB (``benchmarks/memory.py``)."""
+decoder's own copies, estimated from the header); less when the process is
+already large (TensorFlow takes 500 MB), see :func:`decode_budget`."""
+PROCESS_LIMIT = 1024 * 2**20
+"""The process's peak memory while it reads an image stays under this
+(measured by ``benchmarks/memory.py``)."""
+_HEADROOM = 128 * 2**20
+"""Beyond the decode itself: the bands of the reduction and the arrays it gives."""
+_MIN_BUDGET = 32 * 2**20
+"""Ordinary photos (a 12 MP JPEG decodes at 1/4 scale: 3 MB) are always read."""
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "PPM", "ICO")
 """Pillow plugins tried when opening (PPM: PBM/PGM/PPM).  A phone's JPEG with
 several pictures opens through JPEG as format "MPO"."""
@@ -87,14 +94,35 @@ def display_path(path: str | os.PathLike | bytes) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _too_large(name: str, size: tuple[int, int], needed: int | None = None) -> ImageError:
+def _resident_bytes() -> int | None:
+    """This process's resident memory now (Linux), None where unknown."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def decode_budget() -> int:
+    """Bytes one decode may take now: :data:`DECODE_BUDGET`, less what the
+    process already holds beyond :data:`PROCESS_LIMIT` minus some headroom."""
+    resident = _resident_bytes()
+    if resident is None:
+        return DECODE_BUDGET
+    room = PROCESS_LIMIT - resident - _HEADROOM
+    return max(_MIN_BUDGET, min(DECODE_BUDGET, room))
+
+
+def _too_large(
+    name: str, size: tuple[int, int], needed: int | None = None, budget: int = 0
+) -> ImageError:
     w, h = size
     if needed is None:
         detail = f"at most {MAX_PIXELS // 1_000_000} megapixels"
     else:
         detail = (
             f"decoding it would take about {needed / 2**20:,.0f} MB; "
-            f"the limit is {DECODE_BUDGET // 2**20} MB"
+            f"the limit is {budget / 2**20:,.0f} MB"
         )
     return ImageError(f"{name}: the image is too large to open safely ({w} x {h} pixels; {detail})")
 
@@ -189,8 +217,9 @@ def _load(img: Image.Image, name: str) -> None:
         cost = decode_cost(img)
     except Exception as exc:
         raise ImageError(f"{name}: the image file is damaged (its header cannot be read)") from exc
-    if cost > DECODE_BUDGET:
-        raise _too_large(name, getattr(img, "_full_size", img.size), cost)
+    budget = decode_budget()
+    if cost > budget:
+        raise _too_large(name, getattr(img, "_full_size", img.size), cost, budget)
     try:
         img.load()
     except Image.DecompressionBombError as exc:
@@ -422,21 +451,17 @@ def read(source: object) -> Arrays:
             Image.MAX_IMAGE_PIXELS = saved
 
 
-def fits_budget(width: int, height: int, bytes_per_pixel: int = 4) -> bool:
-    """Whether an image of this size may be held in full (e.g. a pasted QImage)."""
-    return width * height <= MAX_PIXELS and width * height * bytes_per_pixel <= DECODE_BUDGET
-
-
 __all__ = [
     "ANALYSIS_SIDE",
     "DECODE_BUDGET",
+    "PROCESS_LIMIT",
     "FORMATS",
     "MAX_PIXELS",
     "ImageError",
     "array_to_arrays",
+    "decode_budget",
     "decode_cost",
     "display_path",
-    "fits_budget",
     "pil_to_arrays",
     "read",
 ]

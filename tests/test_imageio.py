@@ -183,12 +183,33 @@ def test_decode_cost_counts_the_decoders_copies(digit):
 
 
 def test_the_budget_refuses_what_would_not_fit(monkeypatch, digit):
-    gray = Image.fromarray(digit).resize((400, 400))
+    gray = encode(Image.fromarray(digit).resize((400, 400)), "PNG")
+    monkeypatch.setattr(imageio, "_MIN_BUDGET", 0)
     monkeypatch.setattr(imageio, "DECODE_BUDGET", 400 * 400 - 1)
     with pytest.raises(ImageError, match="too large"):
-        preprocess(encode(gray, "PNG"))
+        preprocess(gray)
     monkeypatch.setattr(imageio, "DECODE_BUDGET", 400 * 400)
-    assert not preprocess(encode(gray, "PNG")).blank
+    assert not preprocess(gray).blank
+
+
+def test_the_budget_shrinks_when_the_process_is_already_large(monkeypatch, digit):
+    mb = 2**20
+    monkeypatch.setattr(imageio, "_resident_bytes", lambda: 100 * mb)
+    assert imageio.decode_budget() == imageio.DECODE_BUDGET
+    monkeypatch.setattr(imageio, "_resident_bytes", lambda: 600 * mb)  # TensorFlow loaded
+    assert imageio.decode_budget() == imageio.PROCESS_LIMIT - 600 * mb - imageio._HEADROOM
+    monkeypatch.setattr(imageio, "_resident_bytes", lambda: 2000 * mb)
+    assert imageio.decode_budget() == imageio._MIN_BUDGET  # ordinary photos still open
+    assert not preprocess(encode(Image.fromarray(digit).resize((1000, 1000)), "PNG")).blank
+    monkeypatch.setattr(imageio, "_resident_bytes", lambda: None)  # not Linux
+    assert imageio.decode_budget() == imageio.DECODE_BUDGET
+
+
+def test_the_resident_memory_is_read_on_linux():
+    resident = imageio._resident_bytes()
+    if resident is None:
+        pytest.skip("no /proc here")
+    assert 10 * 2**20 < resident < 64 * 2**30
 
 
 def modes_of(gray: np.ndarray) -> dict[str, Image.Image]:
