@@ -32,7 +32,7 @@ LIMIT_MB = 1024
 CASES: dict[str, tuple[str, str, list[str]]] = {
     "start": ("a 28 x 28 PNG (the process itself)", "cli", ["predict", "{dir}/small.png"]),
     "png-grey": (
-        "PNG 22000 x 22000 grey (2 MB file)",
+        "PNG 22000 x 22000 grey (a 0.6 MB file)",
         "cli",
         ["predict", "{dir}/grey-22000.png"],
     ),
