@@ -46,8 +46,9 @@ PROCESS_LIMIT = 1024 * 2**20
 (measured by ``benchmarks/memory.py``)."""
 _HEADROOM = 128 * 2**20
 """Beyond the decode itself: the bands of the reduction and the arrays it gives."""
-_MIN_BUDGET = 32 * 2**20
-"""Ordinary photos (a 12 MP JPEG decodes at 1/4 scale: 3 MB) are always read."""
+_MIN_BUDGET = 128 * 2**20
+"""Ordinary images are always read, however large the process already is: a
+32 MP RGB PNG, a JPEG of any size (decoded at reduced scale)."""
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "PPM", "ICO")
 """Pillow plugins tried when opening (PPM: PBM/PGM/PPM).  A phone's JPEG with
 several pictures opens through JPEG as format "MPO"."""
