@@ -73,9 +73,6 @@ class Progress:
             sys.stderr.write("\n")
 
 
-CSV_HEADER = ["path", "digit", "confidence", *[f"p{d}" for d in range(10)], "error"]
-
-
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C: the CSV keeps the rows written so far."""
 
@@ -98,6 +95,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from .csvcells import RESULTS_HEADER
     from .csvfile import ResultsCsv
     from .files import classify_files, find_images
     from .imageio import display_path
@@ -113,7 +111,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         _error("no images found in " + ", ".join(display_path(p) for p in args.files))
         return 1
     # Check where the CSV goes before any work (and before the model loads).
-    out = ResultsCsv(args.csv, CSV_HEADER, [*args.files, *paths]) if args.csv else None
+    out = ResultsCsv(args.csv, RESULTS_HEADER, [*args.files, *paths]) if args.csv else None
     with out if out is not None else contextlib.nullcontext(), _sigterm_as_interrupt():
         classifier = _load(args)
         # Quiet the per-file lines when a folder feeds a CSV file: the bar shows progress.
@@ -125,7 +123,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             for folder, message in found.errors:
                 failed += 1
                 if out is not None:
-                    out.writerow([display_path(folder), "", "", *[""] * 10, message])
+                    out.writerow([display_path(folder), "", "", *[""] * 10, "", message])
                 if args.json or not quiet:
                     _report_file_error(folder, message, args.json)
             for chunk in classify_files(classifier, paths, BATCH, args.polarity):
@@ -149,20 +147,28 @@ def _report_result(result, args: argparse.Namespace, out, quiet: bool) -> int:
     path, prediction = display_path(result.path), result.prediction
     if prediction is None:
         if out is not None:
-            out.writerow([path, "", "", *[""] * 10, result.error])
+            out.writerow([path, "", "", *[""] * 10, "", result.error])
         if args.json or not quiet:
             _report_file_error(result.path, result.error, args.json)
         return 1
     if out is not None:
         digit = "" if prediction.digit is None else prediction.digit
         probs = [f"{p:.6f}" for p in prediction.probabilities]
-        out.writerow([path, digit, f"{prediction.confidence:.6f}", *probs, ""])
+        out.writerow(
+            [path, digit, f"{prediction.confidence:.6f}", *probs, prediction.reason or "", ""]
+        )
     if args.json:
         print(json.dumps({"path": path, **prediction.to_dict()}), flush=True)
     elif quiet:
         pass
     elif prediction.blank:
         print(f"{path}: no digit found (blank image)", flush=True)
+    elif prediction.rejected:
+        best = prediction.best
+        print(
+            f"{path}: not a digit (closest: {best} at {prediction.probabilities[best]:.0%})",
+            flush=True,
+        )
     else:
         print(
             f"{path}: {prediction.label} ({prediction.confidence:.2%})  "

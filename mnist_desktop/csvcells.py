@@ -17,3 +17,16 @@ def safe_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+RESULTS_HEADER = [
+    "path",
+    "digit",
+    "confidence",
+    *[f"p{d}" for d in range(10)],
+    "reason",
+    "error",
+]
+"""The columns of a results CSV, the command line's and the window's alike:
+``reason`` is "blank" or "not a digit" when no digit is given, ``error`` says
+why a file could not be read."""

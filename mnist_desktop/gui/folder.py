@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mnist_desktop.csvcells import safe_cell
+from mnist_desktop.csvcells import RESULTS_HEADER, safe_cell
 from mnist_desktop.files import classify_files, find_images
 from mnist_desktop.imageio import display_path
 from mnist_desktop.ml.inference import ModelError, load_classifier
@@ -42,7 +42,7 @@ from mnist_desktop.ml.inference import ModelError, load_classifier
 from .qtimage import gray_to_qimage
 
 BATCH = 64
-CSV_HEADER = ["path", "digit", "confidence", *[f"p{d}" for d in range(10)], "reason", "error"]
+CSV_HEADER = RESULTS_HEADER
 """The exported table's columns: those of ``mnist-digits predict --csv``, so one
 script reads both."""
 log = logging.getLogger(__name__)
