@@ -41,6 +41,7 @@ import stat
 import sys
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -80,10 +81,13 @@ MAX_STROKES_BYTES = 8 * 1024 * 1024
 """A drawing's JSON (~400,000 points): bounds the memory its parsed lists take."""
 MAX_FIELD = 1000
 """The longest cell of labels.csv (ids are <= 64 characters, paths about 80)."""
-LOCK_TIMEOUT = 20.0
-"""Seconds a writer waits for another one (an import holds the lock per chunk, ~1 s)."""
-CHUNK = 1000
+LOCK_TIMEOUT = 10.0
+"""Seconds a writer waits for another one (an import holds the lock per chunk, < 1 s)."""
+CHUNK = 500
 """Rows an import writes per hold of the lock, so other writers get their turn."""
+CHUNK_PAUSE = 0.02
+"""Seconds an import lets go of the lock between chunks: a waiting writer polls
+every 5 ms and would otherwise rarely find it free."""
 
 Progress = Callable[[int, int, str], None]
 """progress(done, total, what is happening)"""
@@ -199,11 +203,6 @@ def _write_atomic(path: Path, data: bytes, sync: bool = False) -> None:
         raise
 
 
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb+") as fh:  # write access: Windows flushes only through it
-        os.fsync(fh.fileno())
-
-
 def _fsync_dir(path: Path) -> None:
     """Make the renames in a folder durable (POSIX; Windows has no such call)."""
     if os.name != "posix":
@@ -215,17 +214,45 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_all(paths: list[Path]) -> None:
-    """fsync many files at once: in parallel the file system commits them together
-    (~0.3 ms a file here instead of ~3.5 ms one after the other)."""
-    if len(paths) <= 3:  # one correction's files: no pool needed
-        for path in paths:
-            _fsync_file(path)
-    else:
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(_fsync_file, paths))
-    for folder in {p.parent for p in paths}:
+def _write_durably(path: Path, data: bytes) -> None:
+    """Write and fsync a file that no row names yet: no temporary name needed,
+    since a crash leaves at worst an orphan, removed when the store is opened."""
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+IN_FLIGHT_BYTES = 256 * 1024 * 1024
+"""The most file data an import holds while its writes are in progress."""
+
+
+def _write_all(files: Iterable[tuple[Path, bytes]]) -> list[Path]:
+    """Write and fsync files, several at once: in parallel the file system commits
+    them together (~0.3 ms a file here instead of ~3.5 ms one after the other).
+
+    Returns the paths begun (to remove if the caller fails)."""
+    begun: list[Path] = []
+    folders: set[Path] = set()
+    with ThreadPoolExecutor(8) as pool:
+        pending: list = []
+        held = 0
+        for path, data in files:
+            if path.parent not in folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(path.parent)
+            begun.append(path)
+            pending.append(pool.submit(_write_durably, path, data))
+            held += len(data)
+            if held > IN_FLIGHT_BYTES:
+                for future in pending:
+                    future.result()
+                pending, held = [], 0
+        for future in pending:
+            future.result()
+    for folder in folders:
         _fsync_dir(folder)
+    return begun
 
 
 def _digit(text: str, what: str) -> int:
@@ -383,6 +410,21 @@ class CorrectionStore:
     def __len__(self) -> int:
         return len(self.all())
 
+    def _ids(self) -> set[str]:
+        """The ids in labels.csv, for an import's checks: faster than :meth:`all`
+        (which also checks every row; a damaged index still raises)."""
+        try:
+            text = self.labels_path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            return set()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CorrectionsError(f"cannot read {self.labels_path} ({exc})") from exc
+        try:
+            rows = _parse_rows(text, max_rows=None, complete_lines=True)
+        except ValueError as exc:
+            raise CorrectionsError(f"{self.labels_path} is damaged: {exc}") from exc
+        return {row["id"].strip() for row in rows}
+
     def counts(self) -> list[int]:
         """How many corrections there are of each digit 0-9."""
         counts = [0] * 10
@@ -462,12 +504,16 @@ class CorrectionStore:
                 created=_now().isoformat(timespec="seconds"),
                 input_file="",
             )
-            written = self._write_files(correction, _png_bytes(pixels), src, blob)
+            files = self._files(correction, _png_bytes(pixels), src, blob)
             try:
-                _fsync_all(written)
+                for path, data in files:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    _write_durably(path, data)
+                for folder in {path.parent for path, _ in files}:
+                    _fsync_dir(folder)
                 self._append_index([correction])
             except BaseException:
-                for path in written:
+                for path, _ in files:
                     path.unlink(missing_ok=True)
                 raise
         return correction
@@ -542,30 +588,30 @@ class CorrectionStore:
             if rel:
                 self.path(rel).unlink(missing_ok=True)
 
-    def _write_files(
+    def _files(
         self,
         c: Correction,
         input_png: bytes,
         src: np.ndarray | bytes | None,
         drawing: bytes | None,
-    ) -> list[Path]:
-        """Write the files of ``c`` (sets its file names); return their paths to fsync.
+    ) -> list[tuple[Path, bytes]]:
+        """The files of ``c`` and their bytes (sets its file names); they are
+        written and fsynced before the index names them.
 
-        ``src``: an image, or a PNG's bytes already checked.  The index is written after."""
-        written = []
+        ``src``: an image, or a PNG's bytes already checked."""
+        files = []
         if drawing is not None:
-            written.append(self.path(_strokes_file(c.id)))
-            _write_atomic(written[-1], drawing)
+            files.append((self.path(_strokes_file(c.id)), drawing))
         c.input_file = f"{INPUTS}/{c.id}.png"
-        written.append(self.path(c.input_file))
-        _write_atomic(written[-1], input_png)
+        files.append((self.path(c.input_file), input_png))
         if src is not None:
             c.source_file = f"{SOURCES}/{c.id}.png"
-            written.append(self.path(c.source_file))
-            _write_atomic(written[-1], src if isinstance(src, bytes) else _png_bytes(src))
+            files.append(
+                (self.path(c.source_file), src if isinstance(src, bytes) else _png_bytes(src))
+            )
         else:
             c.source_file = None
-        return written
+        return files
 
     def _write_index(self, items: Iterable[Correction]) -> None:
         _write_atomic(self.labels_path, _format_rows(items).encode("utf-8"), sync=True)
@@ -719,7 +765,7 @@ class CorrectionStore:
     ) -> int:
         name = reader.name
         with self._locked():
-            present = {c.id for c in self.all()}
+            present = self._ids()
         todo = [s for s in staged if s.correction.id not in present]
         _check_room(len(present), len(todo), name)
         added: set[str] = set()
@@ -729,17 +775,27 @@ class CorrectionStore:
                     raise Cancelled()
                 if progress is not None:
                     progress(len(staged) + start, 2 * len(staged), "Adding…")
+                if start:
+                    time.sleep(CHUNK_PAUSE)
                 with self._locked():
-                    items = self.all()
-                    ids = {c.id for c in items}
+                    ids = self._ids()
                     chunk = [s for s in todo[start : start + CHUNK] if s.correction.id not in ids]
-                    _check_room(len(items), len(chunk), name)
-                    written: list[Path] = []
-                    for s in chunk:
-                        source = reader.read(s.source) if s.source else None
-                        drawing = _strokes_json(reader.strokes(s.strokes)) if s.strokes else None
-                        written += self._write_files(s.correction, s.input_png, source, drawing)
-                    _fsync_all(written)
+                    _check_room(len(ids), len(chunk), name)
+
+                    def files(chunk: list[_Staged] = chunk) -> Iterator[tuple[Path, bytes]]:
+                        for s in chunk:
+                            source = reader.read(s.source) if s.source else None
+                            drawing = (
+                                _strokes_json(reader.strokes(s.strokes)) if s.strokes else None
+                            )
+                            yield from self._files(s.correction, s.input_png, source, drawing)
+
+                    try:
+                        _write_all(files())
+                    except BaseException:
+                        for s in chunk:
+                            self._unlink(s.correction)
+                        raise
                     self._append_index([s.correction for s in chunk])
                     added.update(s.correction.id for s in chunk)
         except BaseException as exc:
@@ -886,7 +942,9 @@ def _stage(
         else:
             drawn = ""
         correction = Correction(cid, label, predicted, created, "")
-        staged.append(_Staged(correction, _png_bytes(pixels), source_name, drawn))
+        # A small PNG is kept as it is; a larger one (text chunks, ...) is re-encoded.
+        input_png = input_bytes if len(input_bytes) <= 1024 else _png_bytes(pixels)
+        staged.append(_Staged(correction, input_png, source_name, drawn))
     return staged
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 from mnist_desktop.files import classify_files, expand_paths
 from mnist_desktop.ml.inference import ModelError, load_classifier
 
+from . import threads
 from .qtimage import gray_to_qimage
 
 BATCH = 64
@@ -74,6 +76,9 @@ class FolderWorker(QObject):
         """Stop after the file in hand (thread-safe)."""
         self._cancel.set()
 
+    def _cancelled(self) -> bool:
+        return self._cancel.is_set() or QThread.currentThread().isInterruptionRequested()
+
     @Slot(str)
     def run(self, folder: str) -> None:
         try:
@@ -84,9 +89,17 @@ class FolderWorker(QObject):
         paths, skipped = expand_paths([folder])
         self.started.emit(len(paths))
         done = unreadable = 0
-        for chunk in classify_files(classifier, paths, BATCH):
-            rows = []
-            for result in chunk:
+        rows: list[FolderRow] = []
+        stopped = False
+        sent = time.monotonic()
+        # One file at a time, so Cancel (and quitting) takes effect between
+        # files, not after a batch; rows still reach the table in batches
+        # (of BATCH rows, or what came in a quarter of a second).
+        for path in paths:
+            if self._cancelled():
+                stopped = True
+                break
+            for result in next(iter(classify_files(classifier, [path], 1))):
                 prediction = result.prediction
                 if prediction is None:
                     unreadable += 1
@@ -96,12 +109,19 @@ class FolderWorker(QObject):
                     rows.append(
                         FolderRow(result.path, prediction.digit, prediction.confidence, image)
                     )
+            if len(rows) >= BATCH or time.monotonic() - sent > 0.25:
+                sent = time.monotonic()
+                done += len(rows)
+                self.rows_ready.emit(rows)
+                self.progress.emit(done, len(paths))
+                rows = []
+        if rows:
             done += len(rows)
             self.rows_ready.emit(rows)
             self.progress.emit(done, len(paths))
-            if self._cancel.is_set():
-                self.finished.emit(f"Cancelled after {done} of {len(paths)} images.")
-                return
+        if stopped:
+            self.finished.emit(f"Cancelled after {done} of {len(paths)} images.")
+            return
         note = f"; {skipped} other file(s) skipped" if skipped else ""
         self.finished.emit(f"{done - unreadable} classified, {unreadable} unreadable{note}.")
 
@@ -253,8 +273,11 @@ class FolderDialog(QDialog):
         if path:
             self.export_csv(path)
 
-    def closeEvent(self, event) -> None:
+    def shutdown(self, until: float | None = None) -> None:
+        """Cancel the run and stop its thread, waiting at most until ``until``."""
         self.worker.cancel()
-        self._thread.quit()
-        self._thread.wait()
+        threads.stop_thread(self._thread, self.worker, until)
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
         super().closeEvent(event)
