@@ -189,6 +189,7 @@ class FolderDialog(QDialog):
         layout.addLayout(buttons)
 
         self._thread = QThread()
+        self._thread.setObjectName("folder")
         self.worker = FolderWorker(engine, model)
         self.worker.moveToThread(self._thread)
         self._thread.finished.connect(self.worker.deleteLater)
