@@ -302,7 +302,7 @@ class ImproveDialog(QDialog):
     def closeEvent(self, event) -> None:
         if self.running():
             # Closing cancels: a fine-tuning nobody watches should not go on for minutes.
-            self._finish("Cancelled; nothing was changed.")  # waits ~1.5 s at most
+            self._finish("Cancelled; nothing was changed.")  # waits ~1.2 s at most
         super().closeEvent(event)
 
 

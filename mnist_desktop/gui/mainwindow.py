@@ -470,7 +470,7 @@ class MainWindow(QMainWindow):
         threads.stop_thread(self._thread, self.worker, until)
 
     def shutdown(self) -> None:
-        """Stop every background job, waiting ~1.5 s at most in all, so quitting
+        """Stop every background job, waiting ~1.2 s at most in all, so quitting
         never hangs; a job still busy then is left to finish detached."""
         if self._shut_down:
             return
