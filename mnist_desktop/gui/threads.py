@@ -2,9 +2,9 @@
 
 A thread is asked to stop (its cancel flag, ``requestInterruption``, and the
 end of its event loop) and waited for with a deadline shared by everything
-that is stopping, so quitting returns within ~1.2 s (plus 0.1 s a thread) whatever is running.  A
-thread that does not end in time (a decode or a TensorFlow import that cannot
-be interrupted) is *detached*: kept referenced here with its worker, so
+that is stopping, so quitting returns within ~1.2 s (plus 0.1 s a thread)
+whatever is running.  A thread that does not end in time (a decode or a
+TensorFlow import that cannot be interrupted) is *detached*: kept referenced here with its worker, so
 neither Python's collector nor a parent widget destroys it while it runs
 (Qt aborts the process then: "QThread: Destroyed while thread is still
 running").  It finishes on its own; if the app is quitting, :func:`exit_now`
