@@ -81,13 +81,15 @@ MAX_STROKES_BYTES = 8 * 1024 * 1024
 """A drawing's JSON (~400,000 points): bounds the memory its parsed lists take."""
 MAX_FIELD = 1000
 """The longest cell of labels.csv (ids are <= 64 characters, paths about 80)."""
-LOCK_TIMEOUT = 10.0
-"""Seconds a writer waits for another one (an import holds the lock per chunk, < 1 s)."""
+LOCK_TIMEOUT = 30.0
+"""Seconds a writer waits for another one (an import holds the lock per chunk, < 1 s
+on an idle machine), before it gives up with a message."""
 CHUNK = 500
 """Rows an import writes per hold of the lock, so other writers get their turn."""
-CHUNK_PAUSE = 0.02
-"""Seconds an import lets go of the lock between chunks: a waiting writer polls
-every 5 ms and would otherwise rarely find it free."""
+CHUNK_PAUSE = 0.25
+"""An import lets go of the lock between chunks for this share of the time it
+held it (at least 20 ms): a waiting writer polls every 5 ms and would
+otherwise rarely find it free, least of all on a busy machine."""
 
 Progress = Callable[[int, int, str], None]
 """progress(done, total, what is happening)"""
@@ -491,8 +493,9 @@ class CorrectionStore:
         label = _check_label(label, "label")
         if predicted is not None:
             predicted = _check_label(predicted, "predicted")
-        pixels = _to_uint8_input(model_input)
-        src = _check_source(source) if source is not None else None
+        input_png = _png_bytes(_to_uint8_input(model_input))
+        # Encoded before taking the lock: other writers wait only for the writes.
+        src = _png_bytes(_check_source(source)) if source is not None else None
         with self._locked():
             count = len(self.all())
             if count >= MAX_ROWS:
@@ -507,7 +510,7 @@ class CorrectionStore:
                 created=_now().isoformat(timespec="seconds"),
                 input_file="",
             )
-            files = self._files(correction, _png_bytes(pixels), src, blob)
+            files = self._files(correction, input_png, src, blob)
             try:
                 for path, data in files:
                     path.parent.mkdir(parents=True, exist_ok=True)
@@ -770,6 +773,7 @@ class CorrectionStore:
         todo = [s for s in staged if s.correction.id not in present]
         _check_room(len(present), len(todo), name)
         added: set[str] = set()
+        held = 0.0
         try:
             for start in range(0, len(todo), CHUNK):
                 if should_stop is not None and should_stop():
@@ -777,8 +781,9 @@ class CorrectionStore:
                 if progress is not None:
                     progress(len(staged) + start, 2 * len(staged), "Adding…")
                 if start:
-                    time.sleep(CHUNK_PAUSE)
+                    time.sleep(max(0.02, CHUNK_PAUSE * held))
                 with self._locked():
+                    began = time.monotonic()
                     ids = self._ids()
                     chunk = [s for s in todo[start : start + CHUNK] if s.correction.id not in ids]
                     _check_room(len(ids), len(chunk), name)
@@ -799,6 +804,7 @@ class CorrectionStore:
                         raise
                     self._append_index([s.correction for s in chunk])
                     added.update(s.correction.id for s in chunk)
+                held = time.monotonic() - began
         except BaseException as exc:
             if added:
                 try:
