@@ -109,7 +109,7 @@ def main() -> None:
         for name, path in bombs(tmp).items():
             done = python("-c", MEASURE, str(path), str(tmp / f"store-{path.stem}"))
             memory[name] = json.loads(done.stdout) if done.returncode == 0 else done.stderr[-500:]
-            memory[name]["zip_mb"] = round(path.stat().st_size / 2**20, 2)
+            memory[name]["zip_kb"] = round(path.stat().st_size / 1024)
             print(name, memory[name], flush=True)
         results["import_peak_memory"] = memory
 
