@@ -125,9 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(app, window) -> int:
     """The event loop, then a quit that never hangs or aborts.
 
-    ``app.quit()`` closes no window, so the window's background jobs are
-    stopped here (bounded waits); if one is still busy the process ends at
-    once rather than destroy its running thread (see gui/threads.py)."""
+    However the loop ended (the window closed, or ``app.quit()``, which need
+    not close it), the window's background jobs are stopped here with bounded
+    waits; if one is still busy the process ends at once rather than destroy
+    its running thread (see gui/threads.py)."""
     from mnist_desktop.gui import threads
 
     code = app.exec()
