@@ -119,7 +119,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     window = MainWindow(engine=args.engine, model=args.model, image=args.image)
     window.show()
-    return app.exec()
+    return run(app, window)
+
+
+def run(app, window) -> int:
+    """The event loop, then a quit that never hangs or aborts.
+
+    However the loop ended (the window closed, or ``app.quit()``, which need
+    not close it), the window's background jobs are stopped here with bounded
+    waits; if one is still busy the process ends at once rather than destroy
+    its running thread (see gui/threads.py)."""
+    from mnist_desktop.gui import threads
+
+    code = app.exec()
+    window.shutdown()
+    threads.exit_now(code)
+    return code
 
 
 if __name__ == "__main__":

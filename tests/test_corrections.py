@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import os
+import subprocess
+import sys
+import threading
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from mnist_desktop import corrections
 from mnist_desktop.corrections import (
     HEADER,
+    Cancelled,
     Correction,
     CorrectionsError,
     CorrectionStore,
     default_root,
+)
+from tests.helpers.zips import (
+    corrupt_deflate_zip,
+    lying_zip,
+    many_rows_zip,
+    shared_source_zip,
 )
 
 
@@ -346,3 +360,373 @@ def test_a_zip_with_malformed_strokes_is_rejected_whole(store, tmp_path):
     with pytest.raises(CorrectionsError, match="strokes"):
         store.import_zip(tmp_path / "bad.zip")
     assert len(store) == 0
+
+
+# ---- several writers ---------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ADDER = """
+import sys
+import numpy as np
+from mnist_desktop.corrections import CorrectionStore
+store = CorrectionStore(sys.argv[1])
+rng = np.random.default_rng(int(sys.argv[2]))
+print("ready", flush=True)
+sys.stdin.readline()  # every process starts at the same moment
+for i in range(int(sys.argv[3])):
+    store.add(int(sys.argv[2]), rng.random((28, 28)), predicted=i % 10)
+print("done", flush=True)
+"""
+
+IMPORTER = """
+import sys
+from mnist_desktop.corrections import CorrectionStore
+store = CorrectionStore(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+print(store.import_zip(sys.argv[2]), flush=True)
+"""
+
+
+def start_python(script: str, *args: object) -> subprocess.Popen:
+    """A second process running ``script``; it prints "ready" and waits for a line."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def go(*procs: subprocess.Popen) -> None:
+    for proc in procs:
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+
+
+def finish(proc: subprocess.Popen) -> str:
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0
+    return out
+
+
+def assert_consistent(store: CorrectionStore) -> None:
+    """Every row's files exist and no file lies about without a row."""
+    items = store.all()
+    assert len({c.id for c in items}) == len(items)
+    named = {c.input_file for c in items} | {c.source_file for c in items if c.source_file}
+    for rel in named:
+        assert store.path(rel).is_file()
+    on_disk = {
+        f"{p.parent.name}/{p.name}" for p in store.root.glob("*/*") if p.parent.name != "personal"
+    }
+    assert on_disk <= named | {f"strokes/{c.id}.json" for c in items}
+
+
+def test_two_processes_adding_at_once_lose_no_row(tmp_path):
+    root = tmp_path / "shared"
+    procs = [start_python(ADDER, root, digit, 150) for digit in (3, 8)]
+    go(*procs)
+    for proc in procs:
+        assert finish(proc).strip() == "done"
+    store = CorrectionStore(root)
+    assert len(store) == 300
+    assert store.counts()[3] == 150 and store.counts()[8] == 150
+    assert_consistent(store)
+
+
+def test_two_stores_in_one_process_lose_no_row(tmp_path):
+    stores = [CorrectionStore(tmp_path / "shared") for _ in range(2)]
+
+    def adder(store: CorrectionStore, digit: int) -> None:
+        for i in range(100):
+            store.add(digit, digit_input(i))
+
+    threads = [
+        threading.Thread(target=adder, args=(s, d)) for s, d in zip(stores, (1, 2), strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(stores[0]) == 200 and stores[1].counts()[1:3] == [100, 100]
+    assert_consistent(stores[0])
+
+
+def test_adds_while_another_process_imports_are_kept(tmp_path, monkeypatch):
+    many_rows_zip(tmp_path / "big.zip", 3000)
+    root = tmp_path / "shared"
+    proc = start_python(IMPORTER, root, tmp_path / "big.zip")
+    store = CorrectionStore(root)
+    go(proc)
+    added = 0
+    while proc.poll() is None or added < 20:
+        store.add(5, digit_input(added))
+        added += 1
+    assert finish(proc).strip() == "3000"
+    assert len(store) == 3000 + added
+    assert store.counts()[5] == 300 + added  # the zip's rows cycle through the digits
+    assert_consistent(store)
+
+
+# ---- limits ------------------------------------------------------------------------
+
+
+def test_the_row_limit_is_checked_before_writing_and_never_bricks_reading(
+    store, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(corrections, "MAX_ROWS", 5)
+    many_rows_zip(tmp_path / "a.zip", 4, "a")
+    many_rows_zip(tmp_path / "b.zip", 4, "b")
+    assert store.import_zip(tmp_path / "a.zip") == 4
+    with pytest.raises(CorrectionsError, match=r"would make 8, more than the 5 kept"):
+        store.import_zip(tmp_path / "b.zip")
+    assert len(store) == 4 and not list(store.root.glob("inputs/b*"))
+    store.add(1, digit_input(0))
+    with pytest.raises(CorrectionsError, match="already 5 corrections"):
+        store.add(2, digit_input(1))
+    assert len(store) == 5
+
+    # A store already past the limit (an older version let it grow) is still read.
+    monkeypatch.setattr(corrections, "MAX_ROWS", 3)
+    assert len(store) == 5 and len(CorrectionStore(store.root)) == 5
+    assert store.export_zip(tmp_path / "all.zip") == 5
+    assert store.arrays()[0].shape == (5, 28, 28)
+
+
+def test_a_zip_with_too_many_rows_is_refused(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(corrections, "MAX_ROWS", 3)
+    many_rows_zip(tmp_path / "many.zip", 4)
+    with pytest.raises(CorrectionsError, match="more than 3 rows"):
+        store.import_zip(tmp_path / "many.zip")
+    assert len(store) == 0
+
+
+# ---- crashes and full disks ----------------------------------------------------------
+
+
+def test_opening_a_store_repairs_what_a_crash_left(store):
+    kept = [store.add(1, digit_input(0), strokes=DRAWING), store.add(2, digit_input(1))]
+    leftovers = [
+        store.root / "inputs" / "20260101T000000000000Z-orphan.png",
+        store.root / "sources" / "20260101T000000000000Z-orphan.png",
+        store.root / "strokes" / "20260101T000000000000Z-orphan.json",
+        store.root / "inputs" / "x.png.abc123.part",
+        store.root / "labels.csv.abc123.part",
+    ]
+    for path in leftovers:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"left by a crash")
+    with open(store.labels_path, "a", encoding="utf-8") as fh:
+        fh.write("20260101T000000000000Z-torn,3,,2026-01-01T00:00")  # no newline: cut short
+    assert CorrectionStore(store.root, repair=False).all() == kept  # readers skip the torn line
+
+    again = CorrectionStore(store.root)
+    assert not any(path.exists() for path in leftovers)
+    assert store.labels_path.read_text().endswith("\n")
+    assert again.all() == kept and again.strokes(kept[0]) == DRAWING
+    again.add(3, digit_input(2))
+    assert [c.label for c in again.all()] == [1, 2, 3]
+    assert_consistent(again)
+
+
+def test_a_damaged_index_is_not_used_to_delete_files(store):
+    c = store.add(1, digit_input(0))
+    store.labels_path.write_text(store.labels_path.read_text().replace(",1,", ",x,"))
+    CorrectionStore(store.root)
+    assert store.path(c.input_file).is_file()
+
+
+def enospc(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_loses_nothing_and_says_so(store, monkeypatch):
+    first = store.add(1, digit_input(0), source=np.zeros((5, 5), np.uint8))
+    files = sorted(store.root.rglob("*"))
+    monkeypatch.setattr(os, "fsync", enospc)
+    with pytest.raises(OSError, match="No space"):
+        store.add(2, digit_input(1), source=np.zeros((5, 5), np.uint8))
+    with pytest.raises(OSError, match="No space"):
+        store.remove(first.id)
+    monkeypatch.undo()
+    assert store.all() == [first]
+    assert sorted(store.root.rglob("*")) == files  # no half-written or temporary file
+
+
+def test_an_append_cut_short_by_a_full_disk_leaves_no_half_row(store, monkeypatch):
+    first = store.add(1, digit_input(0))
+    real_fsync = os.fsync
+
+    def fsync(fd):  # the files go through; the index's append fails after its write
+        if os.fstat(fd).st_ino == store.labels_path.stat().st_ino:
+            enospc()
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError):
+        store.add(2, digit_input(1))
+    monkeypatch.undo()
+    assert store.all() == [first]
+    assert store.labels_path.read_text().count("\n") == 2
+    assert_consistent(store)
+
+
+# ---- hostile zips --------------------------------------------------------------------
+
+
+def hostile_zips(tmp_path) -> dict[str, tuple[Path, str]]:
+    """name -> (zip, what the message must say)."""
+    zips: dict[str, tuple[Path, str]] = {}
+
+    def add(name: str, files: dict, expect: str) -> None:
+        make_zip(tmp_path / f"{name}.zip", files)
+        zips[name] = (tmp_path / f"{name}.zip", expect)
+
+    good = good_zip_files()
+    row = ["abc-1", 3, "", "", "inputs/abc-1.png", ""]
+    add(
+        "huge field",
+        dict(good, **{"labels.csv": labels_csv([[*row[:3], "9" * 200_000, *row[4:]]])}),
+        "field",
+    )
+    add(
+        "long field",
+        dict(good, **{"labels.csv": labels_csv([["a" * 5000, *row[1:]]])}),
+        "longer than",
+    )
+    add("nested strokes", dict(good, **{"strokes/abc-1.json": "[" * 100_000}), "nested too deeply")
+    add(
+        "formula date",
+        dict(good, **{"labels.csv": labels_csv([[*row[:3], '=HYPERLINK("http://x")', *row[4:]]])}),
+        "not a date",
+    )
+    add(
+        "text date",
+        dict(good, **{"labels.csv": labels_csv([[*row[:3], "yesterday", *row[4:]]])}),
+        "not a date",
+    )
+    add(
+        "formula id",
+        dict(good, **{"labels.csv": labels_csv([["=1+1", *row[1:]]])}),
+        "not a valid id",
+    )
+    add("not utf-8", dict(good, **{"labels.csv": b"id,label\xff"}), "not UTF-8")
+    add("huge input", dict(good, **{"inputs/abc-1.png": b"\x89PNG" + bytes(2 << 20)}), "too large")
+    corrupt_deflate_zip(tmp_path / "deflate.zip")
+    zips["corrupt deflate"] = (tmp_path / "deflate.zip", "damaged")
+    for member in ("labels.csv", "inputs/abc-1.png"):
+        lying_zip(tmp_path / f"lying-{member[:3]}.zip", member, 100 << 20)
+        zips[f"header lies: {member}"] = (tmp_path / f"lying-{member[:3]}.zip", "damaged")
+    lying_zip(tmp_path / "claims-big.zip", "labels.csv", 1 << 20, claimed=1 << 30)
+    zips["header claims 1 GB"] = (tmp_path / "claims-big.zip", "too large")
+    return zips
+
+
+def test_hostile_zips_give_one_clear_error_and_change_nothing(store, tmp_path):
+    store.add(9, digit_input(0))
+    before = store.all()
+    for case, (path, expect) in hostile_zips(tmp_path).items():
+        with pytest.raises(CorrectionsError) as info:
+            store.import_zip(path)
+        message = str(info.value)
+        assert expect in message and path.name in message, (case, message)
+        assert "\n" not in message and len(message) < 300, (case, message)
+    assert store.all() == before
+    assert_consistent(store)
+
+
+def test_many_rows_sharing_one_huge_source_import(store, tmp_path):
+    shared_source_zip(tmp_path / "shared.zip", 2048, rows=8)
+    assert store.import_zip(tmp_path / "shared.zip") == 8
+    items = store.all()
+    assert store.source_image(items[-1]).shape == (2048, 2048, 4)
+    assert all(store.path(c.source_file).is_file() for c in items)
+
+
+def test_a_source_over_the_size_limit_is_refused(store, tmp_path):
+    shared_source_zip(tmp_path / "wide.zip", 8193, rows=1)
+    with pytest.raises(CorrectionsError, match="too large"):
+        store.import_zip(tmp_path / "wide.zip")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_importing_a_fifo_or_a_folder_does_not_block(store, tmp_path):
+    os.mkfifo(tmp_path / "pipe.zip")
+    errors = []
+
+    def run(path) -> None:
+        try:
+            store.import_zip(path)
+        except CorrectionsError as exc:
+            errors.append(str(exc))
+
+    for path in (tmp_path / "pipe.zip", tmp_path):
+        thread = threading.Thread(target=run, args=(path,), daemon=True)
+        thread.start()
+        thread.join(60)  # a blocking open would still be waiting for a writer
+        assert not thread.is_alive()
+    assert errors == ["pipe.zip is not a regular file", f"{tmp_path.name} is not a regular file"]
+
+
+def test_dates_are_normalised_and_formula_cells_neutralised(store, tmp_path):
+    files = good_zip_files()
+    files["labels.csv"] = labels_csv(
+        [["-2-abc", 3, "", "2026-01-02 03:04:05", "inputs/abc-1.png", ""]]
+    )
+    make_zip(tmp_path / "odd.zip", files)
+    assert store.import_zip(tmp_path / "odd.zip") == 1
+    (c,) = store.all()
+    assert c.id == "-2-abc" and c.created == "2026-01-02T03:04:05+00:00"
+    cells = list(csv.reader(io.StringIO(store.labels_path.read_text())))[1]
+    assert cells[0] == "'-2-abc"  # a spreadsheet shows it as text
+    store.export_zip(tmp_path / "back.zip")
+    other = CorrectionStore(tmp_path / "other")
+    assert other.import_zip(tmp_path / "back.zip") == 1 and other.all() == [c]
+
+
+# ---- progress and cancel -------------------------------------------------------------
+
+
+def test_import_reports_progress_and_can_be_cancelled_at_any_point(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(corrections, "CHUNK", 10)
+    many_rows_zip(tmp_path / "rows.zip", 300)
+    store.add(4, digit_input(0))
+    before = store.all()
+    with pytest.raises(Cancelled):
+        store.import_zip(tmp_path / "rows.zip", should_stop=lambda: True)
+    assert store.all() == before
+
+    seen: list[tuple[int, int, str]] = []
+
+    def progress(done: int, total: int, what: str) -> None:
+        seen.append((done, total, what))
+
+    # Stop once two chunks are in the index: they are taken back out.
+    def stop() -> bool:
+        return len(store) >= len(before) + 20
+
+    with pytest.raises(Cancelled):
+        store.import_zip(tmp_path / "rows.zip", progress, stop)
+    assert store.all() == before
+    assert_consistent(store)
+    assert any(what == "Adding…" for _, _, what in seen)
+
+    seen.clear()
+    assert store.import_zip(tmp_path / "rows.zip", progress) == 300
+    dones = [done for done, _, _ in seen]
+    assert dones == sorted(dones) and seen[-1][:2] == (600, 600)
+
+
+def test_export_can_be_cancelled_and_leaves_no_file(store, tmp_path):
+    for i in range(5):
+        store.add(i, digit_input(i))
+    with pytest.raises(Cancelled):
+        store.export_zip(tmp_path / "out.zip", should_stop=lambda: True)
+    assert not list(tmp_path.glob("out.zip*"))

@@ -3,18 +3,25 @@ import the set, fine-tune in the background, switch models."""
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
+import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QFileDialog
+from PIL import Image
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QFileDialog, QProgressDialog, QPushButton
 
-from mnist_desktop import settings
+from mnist_desktop import corrections, settings
 from mnist_desktop.corrections import CorrectionStore
+from mnist_desktop.gui import threads
 from mnist_desktop.resources import default_model_path
 from tests.helpers.qt import click
 from tests.helpers.strokes import digit_strokes
+from tests.helpers.zips import many_rows_zip
 from tests.test_data import idx_bytes
 from tests.test_gui import TIMEOUT, draw_and_wait, ready_window
 from tests.test_gui_number import write_number
@@ -68,6 +75,24 @@ def test_a_correction_can_be_undone(qtbot, window, store):
     assert not window.message_bar.isVisible()
 
 
+def test_undo_on_a_full_disk_says_it_failed(qtbot, window, store, monkeypatch):
+    draw_and_wait(qtbot, window, digit_strokes(7))
+    window.correct(1)
+    assert len(store) == 1
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    button = window.message_bar.action_button
+    click(button, QPointF(button.width() / 2, button.height() / 2))  # Undo
+    monkeypatch.undo()
+    assert len(store) == 1  # still there, and the banner says so
+    assert window.message_bar.level == "error"
+    assert "Could not undo" in window.message_bar.text()
+    assert "still saved" in window.message_bar.text()
+
+
 def test_nothing_to_correct_on_a_blank_canvas(qtbot, window, store):
     window.correct(3)
     assert len(store) == 0
@@ -99,17 +124,26 @@ def test_export_and_import_through_the_window(qtbot, window, store, tmp_path, mo
     window.correct(8)
     zip_path = tmp_path / "mine.zip"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(zip_path), ""))
-    window.export_corrections()
-    assert zip_path.is_file()
+    with qtbot.waitSignal(window.exchange.finished, timeout=TIMEOUT) as done:
+        window.exchange.export_dialog()
+    assert done.args == ["export", 2] and zip_path.is_file()
     store.clear()
     assert len(store) == 0
-    assert window.import_corrections(str(zip_path)) == 2
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(zip_path), ""))
+    with qtbot.waitSignal(window.exchange.finished, timeout=TIMEOUT) as done:
+        window.exchange.import_dialog()
+    assert done.args == ["import", 2]
     assert sorted(c.label for c in store.all()) == [7, 8]
-    assert window.import_corrections(str(zip_path)) == 0  # already there
+    assert "Imported 2 new corrections" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.exchange.finished, timeout=TIMEOUT) as done:
+        window.exchange.start_import(str(zip_path))
+    assert done.args == ["import", 0]  # already there
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"not a zip at all")
-    assert window.import_corrections(str(bad)) == 0
+    with qtbot.waitSignal(window.exchange.message, timeout=TIMEOUT):
+        window.exchange.start_import(str(bad))
     assert window.message_bar.level == "error" and "bad.zip" in window.message_bar.text()
+    assert not window.exchange.running() and len(store) == 2
 
 
 def test_switching_to_a_personal_model_and_back(qtbot, window, store):
@@ -202,3 +236,153 @@ def test_quitting_during_fine_tuning_cancels_it_cleanly(
     window.close()
     assert not dialog.running()
     assert not store.personal_model_path.exists()
+
+
+# ---- long jobs: progress, cancel, and quitting at any moment ---------------------------
+
+
+class Gate:
+    """Holds a background job at a point until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.opened = threading.Event()
+
+    def wait(self) -> None:
+        self.reached.set()
+        assert self.opened.wait(120), "the test never opened the gate"
+
+
+@pytest.fixture
+def gate():
+    gate = Gate()
+    yield gate
+    gate.opened.set()  # whatever happened, no thread stays parked
+
+
+def press_quit(window) -> None:
+    """Ctrl+Q pressed on whatever widget has the focus."""
+    window.activateWindow()
+    target = QApplication.focusWidget() or window
+    QTest.keyClick(target, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+
+
+def quit_and_finish(qtbot, window, gate: Gate) -> None:
+    """Quit while ``gate`` holds a job: the window closes without waiting for the
+    job (it is still parked, detached); once let go, the job ends on its own."""
+    assert gate.reached.wait(TIMEOUT / 1000)
+    press_quit(window)
+    assert not window.isVisible()
+    assert threads.detached_running() >= 1 and not gate.opened.is_set()
+    gate.opened.set()
+    qtbot.waitUntil(lambda: threads.detached_running() == 0, timeout=TIMEOUT)
+
+
+def slow_inputs(monkeypatch, gate: Gate, at_row: int = 5) -> None:
+    """An import whose row ``at_row`` waits at the gate."""
+    real = corrections._input_from_png
+    calls = []
+
+    def held(data, what):
+        calls.append(what)
+        if len(calls) == at_row:
+            gate.wait()
+        return real(data, what)
+
+    monkeypatch.setattr(corrections, "_input_from_png", held)
+
+
+def test_an_import_runs_beside_the_window_and_can_be_cancelled(
+    qtbot, window, store, tmp_path, monkeypatch, gate
+):
+    many_rows_zip(tmp_path / "rows.zip", 50)
+    slow_inputs(monkeypatch, gate)
+    window.exchange.start_import(str(tmp_path / "rows.zip"))
+    assert gate.reached.wait(TIMEOUT / 1000)
+    progress = window.findChild(QProgressDialog, "exchangeProgress")
+    assert progress is not None and progress.isVisible()
+    # The window answers while the import is held.
+    assert draw_and_wait(qtbot, window, digit_strokes(2)).digit == 2
+    cancel = progress.findChild(QPushButton)
+    click(cancel, QPointF(cancel.width() / 2, cancel.height() / 2))
+    with qtbot.waitSignal(window.exchange.message, timeout=TIMEOUT) as said:
+        gate.opened.set()
+    assert "cancelled" in said.args[0] and len(store) == 0
+    assert window.findChild(QProgressDialog, "exchangeProgress") is None or not progress.isVisible()
+
+    monkeypatch.undo()
+    with qtbot.waitSignal(window.exchange.finished, timeout=TIMEOUT) as done:
+        window.exchange.start_import(str(tmp_path / "rows.zip"))
+    assert done.args == ["import", 50] and len(store) == 50
+
+
+def test_quitting_during_an_import_returns_at_once(
+    qtbot, window, store, tmp_path, monkeypatch, gate
+):
+    many_rows_zip(tmp_path / "rows.zip", 20)
+    slow_inputs(monkeypatch, gate)
+    window.exchange.start_import(str(tmp_path / "rows.zip"))
+    quit_and_finish(qtbot, window, gate)
+    assert len(store) == 0  # the interrupted import took nothing in
+
+
+def test_quitting_during_a_folder_run_returns_at_once(qtbot, window, tmp_path, monkeypatch, gate):
+    from mnist_desktop.gui import folder
+
+    for i in range(5):
+        Image.new("L", (28, 28), 255 * (i % 2)).save(tmp_path / f"{i}.png")
+    real = folder.classify_files
+    seen = []
+
+    def slow(classifier, paths, batch):
+        seen.append(paths[0])
+        if len(seen) == 2:
+            gate.wait()  # a decode that takes forever
+        return real(classifier, paths, batch)
+
+    monkeypatch.setattr(folder, "classify_files", slow)
+    dialog = window.classify_folder(str(tmp_path))
+    quit_and_finish(qtbot, window, gate)
+    assert len(seen) == 2, "the run stopped at the next file"
+    assert dialog is not None
+
+
+def test_cancel_stops_a_folder_run_between_files(qtbot, window, tmp_path, monkeypatch, gate):
+    from mnist_desktop.gui import folder
+
+    for i in range(5):
+        Image.new("L", (28, 28), 0).save(tmp_path / f"{i}.png")
+    real = folder.classify_files
+    seen = []
+
+    def slow(classifier, paths, batch):
+        seen.append(paths[0])
+        if len(seen) == 2:
+            gate.wait()
+        return real(classifier, paths, batch)
+
+    monkeypatch.setattr(folder, "classify_files", slow)
+    dialog = window.classify_folder(str(tmp_path))
+    assert gate.reached.wait(TIMEOUT / 1000)
+    button = dialog.cancel_button
+    click(button, QPointF(button.width() / 2, button.height() / 2))
+    gate.opened.set()
+    qtbot.waitUntil(lambda: not dialog.is_running(), timeout=TIMEOUT)
+    assert dialog.done_text == "Cancelled after 2 of 5 images."
+    assert len(seen) == 2 and len(dialog.rows) == 2
+
+
+def test_quitting_during_fine_tuning_returns_at_once(qtbot, window, store, monkeypatch, gate):
+    from mnist_desktop.ml import finetune
+    from mnist_desktop.ml.data import DataError
+
+    def slow_replay(folder):
+        gate.wait()  # e.g. downloading MNIST on a slow line
+        raise DataError("no replay data in this test")
+
+    monkeypatch.setattr(finetune, "load_replay", slow_replay)
+    store.add(3, np.zeros((28, 28), np.float32))
+    dialog = window.improve_dialog()
+    click(dialog.start_button, QPointF(dialog.start_button.width() / 2, 5))
+    quit_and_finish(qtbot, window, gate)
+    assert not dialog.running() and not store.personal_model_path.exists()

@@ -39,6 +39,7 @@ from mnist_desktop.files import classify_files, find_images
 from mnist_desktop.imageio import display_path
 from mnist_desktop.ml.inference import ModelError, load_classifier
 
+from . import threads
 from .qtimage import gray_to_qimage
 
 BATCH = 64
@@ -94,6 +95,9 @@ class FolderWorker(QObject):
         """Stop after the file in hand (thread-safe)."""
         self._cancel.set()
 
+    def _cancelled(self) -> bool:
+        return self._cancel.is_set() or QThread.currentThread().isInterruptionRequested()
+
     @Slot(str)
     def run(self, folder: str) -> None:
         try:
@@ -119,7 +123,7 @@ class FolderWorker(QObject):
         unreadable = len(found.errors)
         if found.errors:
             self.rows_ready.emit([FolderRow(path, error=message) for path, message in found.errors])
-        chunks = classify_files(classifier, paths, BATCH, cancelled=self._cancel.is_set)
+        chunks = classify_files(classifier, paths, BATCH, cancelled=self._cancelled)
         for chunk in chunks:
             rows = []
             for result in chunk:
@@ -142,7 +146,7 @@ class FolderWorker(QObject):
             done += len(rows)
             self.rows_ready.emit(rows)
             self.progress.emit(done, len(paths))
-        if self._cancel.is_set():
+        if self._cancelled():
             self.finished.emit(f"Cancelled after {done} of {len(paths)} images.")
             return
         note = f"; {skipped} other file(s) skipped" if skipped else ""
@@ -214,6 +218,7 @@ class FolderDialog(QDialog):
         layout.addLayout(buttons)
 
         self._thread = QThread()
+        self._thread.setObjectName("folder")
         self.worker = FolderWorker(engine, model)
         self.worker.moveToThread(self._thread)
         self._thread.finished.connect(self.worker.deleteLater)
@@ -312,8 +317,11 @@ class FolderDialog(QDialog):
                     f"Could not export to {display_path(path)}: {exc.strerror or exc}"
                 )
 
-    def closeEvent(self, event) -> None:
+    def shutdown(self, until: float | None = None) -> None:
+        """Cancel the run and stop its thread, waiting at most until ``until``."""
         self.worker.cancel()
-        self._thread.quit()
-        self._thread.wait()
+        threads.stop_thread(self._thread, self.worker, until)
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
         super().closeEvent(event)

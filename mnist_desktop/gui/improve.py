@@ -34,6 +34,8 @@ from mnist_desktop.corrections import CorrectionStore
 from mnist_desktop.ml.inference import tensorflow_available
 from mnist_desktop.resources import default_model_path
 
+from . import threads
+
 log = logging.getLogger(__name__)
 
 MIN_CORRECTIONS = 1
@@ -258,16 +260,23 @@ class ImproveDialog(QDialog):
         self.status_label.setText(message)
 
     def _finish(self, text: str) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            self._thread = None
-        self._worker = None
+        self.shutdown()
         self.status_label.setText(text)
         self.cancel_button.setEnabled(False)
         self.folder_edit.setEnabled(True)
         self.start_button.setEnabled(not self._problem())
         self.start_button.setText("Start again")
+
+    def shutdown(self, until: float | None = None) -> None:
+        """Cancel a run and stop its thread, waiting at most until ``until``.
+
+        A step that outlasts the wait (reading MNIST, a slow epoch) finishes
+        on its own, detached; it checks the cancel flag and writes nothing."""
+        if self._worker is not None:
+            self._worker.cancel()
+        threads.stop_thread(self._thread, self._worker, until)
+        self._thread = None
+        self._worker = None
 
     @Slot(dict)
     def _on_succeeded(self, card: dict) -> None:
@@ -293,8 +302,7 @@ class ImproveDialog(QDialog):
     def closeEvent(self, event) -> None:
         if self.running():
             # Closing cancels: a fine-tuning nobody watches should not go on for minutes.
-            self.cancel()
-            self._finish("Cancelled; nothing was changed.")  # waits for the thread
+            self._finish("Cancelled; nothing was changed.")  # waits ~1.2 s at most
         super().closeEvent(event)
 
 

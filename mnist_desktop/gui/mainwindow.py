@@ -41,11 +41,12 @@ from mnist_desktop.files import IMAGE_SUFFIXES
 from mnist_desktop.ml.inference import Prediction
 from mnist_desktop.resources import assets_dir
 
-from . import numberoffer
+from . import numberoffer, threads
 from .body import Body, column
 from .canvas import CANVAS_SIZE, DrawingCanvas
 from .chart import ProbabilityChart
 from .clipboard import image_from_mime
+from .exchange import CorrectionsExchange
 from .focus import CanvasFocus, PenWidthBox
 from .folder import FolderDialog
 from .improve import ImproveDialog, personal_model_exists
@@ -130,7 +131,10 @@ class MainWindow(QMainWindow):
         self._engine = engine or settings.read("engine")
         self._explicit_model = str(model) if model else None  # --model wins over the choice
         self.corrections = CorrectionStore()
+        self.exchange = CorrectionsExchange(self.corrections, self)
+        self.exchange.message.connect(self._on_store_message)
         self._improve_dialog: ImproveDialog | None = None
+        self._shut_down = False
         self._model = self._chosen_model()
         self._next_id = 0
         self._opens: dict[int, str] = {}  # request id -> file name, for open requests
@@ -369,10 +373,12 @@ class MainWindow(QMainWindow):
             tip="Fine-tune a personal copy of the model on the drawings you corrected",
         )
         self.export_corrections_action = self._action(
-            "&Export corrections…", self.export_corrections, tip="Save your corrections as a zip"
+            "&Export corrections…",
+            self.exchange.export_dialog,
+            tip="Save your corrections as a zip",
         )
         self.import_corrections_action = self._action(
-            "I&mport corrections…", self.import_corrections, tip="Add corrections from a zip"
+            "I&mport corrections…", self.exchange.import_dialog, tip="Add corrections from a zip"
         )
         model_group = QActionGroup(self)
         self.bundled_model_action = self._action(
@@ -466,16 +472,31 @@ class MainWindow(QMainWindow):
         self._thread.start()
         self._stopped = False
 
-    def stop_worker(self) -> None:
-        """Stop the worker thread (waits for the request in hand, a few ms)."""
+    def stop_worker(self, until: float | None = None) -> None:
+        """Stop the worker thread: it ends after the request in hand (a few ms);
+        waits at most until ``until`` (see gui/threads.py)."""
         if self._stopped:
             return
         self._stopped = True
         self._live.cancel()
         self.worker.supersede(self._next_id + 1)  # drop anything still queued
-        self.worker.shutdown_loader()
-        self._thread.quit()
-        self._thread.wait()
+        self.worker.shutdown_loader(until)
+        threads.stop_thread(self._thread, self.worker, until)
+
+    def shutdown(self) -> None:
+        """Stop every background job, waiting ~1.2 s at most in all, so quitting
+        never hangs; a job still busy then is left to finish detached."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        until = threads.deadline()
+        if self._improve_dialog is not None:
+            self._improve_dialog.shutdown(until)  # cancels a fine-tuning
+            self._improve_dialog.close()
+        for dialog in self.findChildren(FolderDialog):
+            dialog.shutdown(until)
+        self.exchange.shutdown(until)
+        self.stop_worker(until)
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -869,7 +890,14 @@ class MainWindow(QMainWindow):
     def _forget_correction(self, correction_id: str) -> None:
         try:
             self.corrections.remove(correction_id)
-        except (KeyError, OSError, CorrectionsError):
+        except KeyError:
+            self.statusBar().showMessage("That correction was already removed", 3000)
+            return
+        except (OSError, CorrectionsError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self.message_bar.show_message(
+                f"Could not undo the correction ({reason}); it is still saved.", "error"
+            )
             return
         self.statusBar().showMessage("Correction removed", 3000)
 
@@ -891,41 +919,12 @@ class MainWindow(QMainWindow):
         self._model = None  # reload even when the personal model was in use already
         self.use_personal_model(True)
 
-    def export_corrections(self) -> None:
-        if not len(self.corrections):
-            self.statusBar().showMessage("No corrections to export yet", 4000)
-            return
-        folder = settings.read("last_folder")
-        suggested = os.path.join(folder, "corrections.zip") if folder else "corrections.zip"
-        path, _ = QFileDialog.getSaveFileName(self, "Export corrections", suggested, "Zip (*.zip)")
-        if path:
-            if not path.lower().endswith(".zip"):
-                path += ".zip"
-            try:
-                n = self.corrections.export_zip(path)
-            except (OSError, CorrectionsError) as exc:
-                self.message_bar.show_message(f"Could not export the corrections: {exc}", "error")
-                return
-            self.statusBar().showMessage(f"Exported {n} corrections to {path}", 5000)
-
-    def import_corrections(self, path: str | None = None) -> int:
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Import corrections", settings.read("last_folder"), "Zip (*.zip)"
-            )
-        if not path:
-            return 0
-        try:
-            n = self.corrections.import_zip(path)
-        except (OSError, CorrectionsError) as exc:
-            self.message_bar.show_message(
-                f"Could not import {os.path.basename(path)}: {exc}", "error", tag="open"
-            )
-            return 0
-        self.statusBar().showMessage(
-            f"Imported {n} corrections ({len(self.corrections)} in all)", 5000
-        )
-        return n
+    @Slot(str, str)
+    def _on_store_message(self, text: str, level: str) -> None:
+        if level == "error":
+            self.message_bar.show_message(text, "error", tag="open")
+        else:
+            self.statusBar().showMessage(text, 5000)
 
     def set_engine(self, engine: str) -> None:
         if engine == self._engine and self._model_info.get("engine") == engine:
@@ -1067,7 +1066,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         settings.write("geometry", self.saveGeometry())
-        if self._improve_dialog is not None:
-            self._improve_dialog.close()  # cancels a fine-tuning and waits for its thread
-        self.stop_worker()
+        self.shutdown()
         super().closeEvent(event)

@@ -40,6 +40,8 @@ from mnist_desktop.preprocess import (
     read_image,
 )
 
+from . import threads
+
 log = logging.getLogger(__name__)
 
 
@@ -128,7 +130,7 @@ class InferenceWorker(QObject):
         self._classifier: Classifier | None = None
         self._newest = 0
         self._newest_lock = threading.Lock()
-        self._loader: KerasLoader | None = None
+        self._loaders: list[KerasLoader] = []
         self._wanted_engine = ""
 
     # -- called from the GUI thread ---------------------------------------
@@ -170,10 +172,14 @@ class InferenceWorker(QObject):
             self.model_failed.emit(f"{type(exc).__name__}: {exc}")
 
     def _start_loader(self, engine: str, model: str | None) -> None:
-        self._loader = KerasLoader(engine, model, self)
-        self._loader.loaded.connect(self._on_loader_done)
-        self._loader.failed.connect(self._on_loader_failed)
-        self._loader.start()
+        # No parent, and a reference kept until it ends: a running QThread that
+        # is destroyed (with its parent, or by the collector) aborts the process.
+        self._loaders = [loader for loader in self._loaders if loader.isRunning()]
+        loader = KerasLoader(engine, model)
+        loader.loaded.connect(self._on_loader_done)
+        loader.failed.connect(self._on_loader_failed)
+        self._loaders.append(loader)
+        loader.start()
 
     @Slot(object)
     def _on_loader_done(self, classifier: Classifier) -> None:
@@ -279,10 +285,11 @@ class InferenceWorker(QObject):
             number=number,
         )
 
-    def shutdown_loader(self) -> None:
-        """Wait for a TensorFlow load in progress (it cannot be interrupted).
+    def shutdown_loader(self, until: float | None = None) -> None:
+        """Wait until ``until`` for a TensorFlow load in progress (it cannot be
+        interrupted); one still loading then is left to finish detached.
 
         Called from the GUI thread when the window closes."""
-        if self._loader is not None:
-            self._loader.wait()
-            self._loader = None
+        for loader in list(self._loaders):
+            threads.stop_thread(loader, None, until)
+        self._loaders = []
