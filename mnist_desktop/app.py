@@ -100,6 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_self_test(args.engine or "auto", args.model)
 
+    # Qt aborts (exit 134) with a paragraph naming one missing X11 library at a
+    # time; say once which packages give all of them.
+    from mnist_desktop.xcblibs import fix_message, missing_libraries
+
+    missing = missing_libraries()
+    if missing:
+        print(fix_message(missing), file=sys.stderr)
+        return 1
+
     from PySide6.QtCore import QCoreApplication, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 

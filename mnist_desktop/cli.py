@@ -15,9 +15,6 @@ from pathlib import Path
 
 from . import __version__
 
-# TensorFlow's C++ start-up chatter is noise on a terminal; errors still show.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 
 def _error(message: str) -> None:
     print(f"mnist-digits: error: {message}", file=sys.stderr)
@@ -241,14 +238,49 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+FAR_BELOW = 0.005
+"""A trained model whose validation accuracy is more than this below the bundled
+model's is saved with a warning (the bundled one: 99.68 %)."""
+
+
+def _train_target(args: argparse.Namespace) -> Path | None:
+    """Where ``train`` writes: --out, the bundled model (--replace-bundled only) or a
+    new run folder in the user's data folder; None (after an error line) if refused."""
+    from .corrections import default_root
+    from .resources import default_model_path
+
+    bundled = default_model_path(".keras")
+    if args.replace_bundled:
+        return bundled
+    if args.out:
+        out = Path(args.out)
+        if out.with_suffix(".keras").resolve() == bundled.resolve():
+            _error(
+                f"{args.out} is the bundled model the app loads; pass --replace-bundled to "
+                "replace it, or choose another --out"
+            )
+            return None
+        return out.with_suffix(".keras")
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return default_root().parent / "runs" / stamp / "mnist_cnn.keras"
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .ml.data import load_mnist
-    from .ml.inference import tensorflow_available
+    from .ml.inference import read_card, tensorflow_available
     from .ml.train import TrainConfig, train
+    from .resources import default_model_path
 
     if not tensorflow_available():
         _error("training needs TensorFlow, which this installation does not include")
         return 2
+    out = _train_target(args)
+    if out is None:
+        return 2
+    try:  # read now: --replace-bundled overwrites it
+        bundled_accuracy = read_card(default_model_path(".keras")).get("validation_accuracy")
+    except Exception:
+        bundled_accuracy = None
 
     data = load_mnist(args.data)
     config = TrainConfig(
@@ -263,9 +295,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         synthetic_marks=args.marks,
         init=args.init,
     )
-    card = train(data, args.out, config)
+    print(f"training; the model will be written to {out}", flush=True)
+    card = train(data, out, config)
     print(
-        f"saved {args.out} (+ .tflite, .json): test accuracy {card['test_accuracy']:.4%}, "
+        f"saved {out} (+ .tflite, .json): validation accuracy "
+        f"{card['validation_accuracy']:.2%}, test accuracy {card['test_accuracy']:.2%}, "
         f"temperature {card['calibration']['temperature']}"
     )
     if "rejection" in card:
@@ -274,6 +308,25 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"held-out pen writers: {pen['held_out_accuracy']:.2%} right; 'not a digit' below "
             f"{rejection['reject_below']}: {rejection['validation_letters_rejected']:.1%} of "
             f"their letters, {rejection['validation_digits_rejected']:.2%} of their digits"
+        )
+    if not args.replace_bundled:
+        print(
+            f"use it with: mnist-digits predict --model {out} IMAGE, or mnist-desktop --model {out}"
+        )
+    if isinstance(bundled_accuracy, float) and (
+        card["validation_accuracy"] < bundled_accuracy - FAR_BELOW
+    ):
+        replaced = (
+            " It REPLACED the bundled model: put the old one back with "
+            "'git checkout models/' (a checkout) or by reinstalling mnist-desktop."
+            if args.replace_bundled
+            else ""
+        )
+        print(
+            f"mnist-digits: WARNING: this model is much worse than the bundled one: validation "
+            f"accuracy {card['validation_accuracy']:.2%} against {bundled_accuracy:.2%}. "
+            f"Train longer (the bundled model: --epochs 40 --polish-epochs 4).{replaced}",
+            file=sys.stderr,
         )
     return 0
 
@@ -289,6 +342,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mnist-digits", description="Recognise handwritten digits in images."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # --verbose is accepted before or after the command.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the TensorFlow/LiteRT runtimes' own log lines",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def engine_options(p: argparse.ArgumentParser) -> None:
@@ -296,11 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
             "--engine",
             choices=("auto", "keras", "litert"),
             default="auto",
-            help="inference engine (auto: keras when TensorFlow is installed, else litert)",
+            help="inference engine (auto, the default: litert when the model's LiteRT export "
+            "matches it, else keras)",
         )
         p.add_argument("--model", help="model file (.keras or .tflite); default: the bundled one")
 
-    p = sub.add_parser("predict", help="classify image files (folders: all images in them)")
+    p = sub.add_parser(
+        "predict", parents=[common], help="classify image files (folders: all images in them)"
+    )
     p.add_argument("files", nargs="+", metavar="FILE|DIR")
     p.add_argument("--csv", metavar="FILE", help="also write the results to a CSV file")
     p.add_argument("--json", action="store_true", help="print JSON Lines, one object per file")
@@ -313,21 +379,23 @@ def build_parser() -> argparse.ArgumentParser:
     engine_options(p)
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("read", help="read images of several digits in a row as numbers")
+    p = sub.add_parser(
+        "read", parents=[common], help="read images of several digits in a row as numbers"
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print JSON Lines, one object per file")
     p.add_argument("--polarity", choices=("auto", "light", "dark"), default="auto")
     engine_options(p)
     p.set_defaults(func=cmd_read)
 
-    p = sub.add_parser("evaluate", help="accuracy on the MNIST test set")
+    p = sub.add_parser("evaluate", parents=[common], help="accuracy on the MNIST test set")
     p.add_argument("--data", help="directory of the MNIST IDX files (default: $MNIST_DATA)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, help="only the first N test images")
     engine_options(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("train", help="train, calibrate and export a model")
+    p = sub.add_parser("train", parents=[common], help="train, calibrate and export a model")
     p.add_argument("--data", help="directory of the MNIST IDX files (default: $MNIST_DATA)")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=128)
@@ -365,14 +433,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="networks to train (seeds SEED, SEED+1, ...) and average (default: 1, as bundled)",
     )
-    p.add_argument(
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
         "--out",
-        default=str(Path("models") / "mnist_cnn.keras"),
-        help="where to write the .keras model (its .tflite and .json go beside it)",
+        help="where to write the .keras model (its .tflite and .json go beside it); default: "
+        "a new folder runs/<time>/ in your data folder",
+    )
+    where.add_argument(
+        "--replace-bundled",
+        action="store_true",
+        help="replace the bundled model the app loads (models/mnist_cnn.*)",
     )
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("self-test", help="classify the bundled sample digits; fail on a mismatch")
+    p = sub.add_parser(
+        "self-test", parents=[common], help="classify the bundled sample digits; fail on a mismatch"
+    )
     engine_options(p)
     p.set_defaults(func=cmd_self_test)
     return parser
@@ -381,8 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from .ml.data import DataError
     from .ml.inference import ModelError
+    from .ml.quiet import set_verbose
 
     args = build_parser().parse_args(argv)
+    set_verbose(args.verbose)
     try:
         return args.func(args)
     except (ModelError, DataError, ValueError) as exc:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mnist_desktop.ml.calibration import expected_calibration_error, fit_temperature, softmax
-from mnist_desktop.ml.inference import ModelError, load_classifier, make_prediction, resolve_engine
+from mnist_desktop.ml.inference import ModelError, load_classifier, make_prediction
 from mnist_desktop.preprocess import preprocess_batch
 from tests.helpers.images import encode, on_paper, upscale
 
@@ -95,12 +95,6 @@ def test_temperature_scaling_recovers_a_known_temperature():
     true_logits = rng.normal(0, 3, (4000, 10))
     labels = np.array([rng.choice(10, p=p) for p in softmax(true_logits)])
     assert fit_temperature(true_logits * 2.5, labels) == pytest.approx(2.5, rel=0.1)
-
-
-def test_auto_engine_prefers_keras_when_tensorflow_is_there():
-    assert resolve_engine("auto") == "keras"
-    with pytest.raises(ValueError, match="unknown engine"):
-        resolve_engine("onnx")
 
 
 @pytest.mark.parametrize("engine", ["litert", "keras"])

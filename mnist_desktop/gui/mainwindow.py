@@ -551,6 +551,18 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_model_failed(self, message: str) -> None:
+        if self._model and not self._explicit_model and self._model_name(self._model) == "personal":
+            # A damaged personal model: the bundled one answers, and the banner says so.
+            self._model = None
+            self.request_model.emit(self._engine, None)
+            self._sync_model_actions()
+            self.message_bar.show_message(
+                f"Your personal model could not be loaded ({message}); the bundled model "
+                "answers instead. Model ▸ Improve the model on my corrections makes a new one.",
+                "warning",
+                tag="personal-model",
+            )
+            return
         self._model_error = message
         if self._model_info:
             # A stand-in engine still answers: say what failed, keep working.

@@ -149,8 +149,8 @@ class InferenceWorker(QObject):
         """Load ``engine`` ('auto', 'keras' or 'litert') for ``model`` (None: bundled)."""
         model = str(model) if model else None
         try:
-            engine = resolve_engine(engine)
-        except ValueError as exc:
+            engine = resolve_engine(engine, model)
+        except (ValueError, ModelError) as exc:
             self.model_failed.emit(str(exc))
             return
         self._wanted_engine = engine

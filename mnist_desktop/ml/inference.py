@@ -8,12 +8,16 @@
 
 Both return calibrated probabilities: the logits are divided by the
 temperature recorded in the model card (``mnist_cnn.json``) before the softmax.
+
+Every model is checked when it loads, so a wrong or damaged file is a
+:class:`ModelError` (one line for a person), never a misreading: 28 x 28 input,
+ten outputs, a sane card, the files' checksums against the card, and outputs
+that are finite numbers.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -26,7 +30,9 @@ import numpy as np
 from mnist_desktop.preprocess import SIZE, ImageSource, Polarity, Preprocessed, preprocess
 from mnist_desktop.resources import default_model_path
 
+from . import card as cards
 from .calibration import softmax
+from .quiet import native_stderr_silenced
 
 ENGINES = ("auto", "keras", "litert")
 
@@ -133,12 +139,45 @@ def make_prediction(
 
 
 def read_card(model_path: str | os.PathLike) -> dict:
-    """The model card beside ``model_path`` (``<stem>.json``), or {} if there is none."""
-    card = Path(model_path).with_suffix(".json")
+    """The checked model card beside ``model_path`` (``<stem>.json``), {} if there is none.
+
+    Raises :class:`ModelError` for a card that is damaged or not a model card.
+    """
     try:
-        return json.loads(card.read_text())
-    except (OSError, ValueError):
-        return {}
+        return cards.read_card(model_path)
+    except cards.CardError as exc:
+        raise ModelError(str(exc)) from exc
+
+
+INPUT_SHAPES = ((SIZE, SIZE), (SIZE, SIZE, 1))
+"""What a model may take per image: 28 x 28, with or without a channel axis."""
+
+
+def _check_shapes(path: Path, inputs: Sequence, outputs: Sequence) -> tuple[int, ...]:
+    """The per-image input shape, after checking one 28 x 28 input and ten outputs."""
+
+    def dims(shape) -> tuple:
+        return tuple(None if d is None or d < 0 else int(d) for d in shape)
+
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ModelError(
+            f"the model file {path} does not fit this app: it has {len(inputs)} input(s) and "
+            f"{len(outputs)} output(s), not one 28x28 image in and ten digit scores out"
+        )
+    per_image, out = dims(inputs[0])[1:], dims(outputs[0])
+    if per_image not in INPUT_SHAPES:
+        shown = "x".join("?" if d is None else str(d) for d in per_image) or "a scalar"
+        raise ModelError(
+            f"the model file {path} does not fit this app: it takes {shown} inputs, "
+            "not 28x28 images"
+        )
+    if len(out) != 2 or out[1] != 10:
+        count = out[-1] if len(out) == 2 else "x".join(map(str, out[1:])) or "1"
+        raise ModelError(
+            f"the model file {path} does not fit this app: it gives {count} outputs per "
+            "image, not ten (one per digit)"
+        )
+    return per_image
 
 
 class Classifier(ABC):
@@ -148,9 +187,12 @@ class Classifier(ABC):
 
     def __init__(self, model_path: Path, card: dict) -> None:
         self.model_path = model_path
-        self.card = card
-        self.temperature = float(card.get("calibration", {}).get("temperature", 1.0))
-        self.reject_below: float | None = card.get("rejection", {}).get("reject_below")
+        try:
+            self.card = cards.validate_card(card)
+        except cards.CardError as exc:
+            raise ModelError(str(exc)) from exc
+        self.temperature = cards.temperature(card)
+        self.reject_below: float | None = cards.reject_below(card)
         """From the card: a top probability under this is "not a digit" (None: never)."""
 
     @abstractmethod
@@ -162,7 +204,14 @@ class Classifier(ABC):
         images = np.asarray(images, dtype=np.float32).reshape(-1, SIZE, SIZE)
         if len(images) == 0:
             return np.zeros((0, 10), np.float32)
-        return softmax(self.logits(images), self.temperature)
+        logits = self.logits(images)
+        if logits.shape != (len(images), 10) or not np.isfinite(logits).all():
+            # A damaged model answers NaN or infinity: never a confidence (nor NaN in JSON).
+            raise ModelError(
+                f"the model {self.model_path.name} gave outputs that are not numbers "
+                "(NaN or infinity); the model file is damaged"
+            )
+        return softmax(logits, self.temperature)
 
     def predict_preprocessed(self, pre: Preprocessed) -> Prediction:
         if pre.blank:
@@ -205,6 +254,11 @@ class KerasClassifier(Classifier):
 
     def __init__(self, model_path: Path, card: dict) -> None:
         super().__init__(model_path, card)
+        _check_keras_archive(model_path, card)
+        with native_stderr_silenced():  # TensorFlow's, absl's and oneDNN's start-up notes
+            self._load(model_path)
+
+    def _load(self, model_path: Path) -> None:
         try:
             import keras
             import tensorflow as tf
@@ -219,20 +273,50 @@ class KerasClassifier(Classifier):
                 f"the model file {model_path} is damaged or not a Keras model ({exc})"
             ) from exc
         model = self.model
+        try:
+            inputs = [tuple(t.shape) for t in model.inputs]
+            outputs = [tuple(t.shape) for t in model.outputs]
+        except Exception as exc:  # a model that was never built has no shapes
+            raise ModelError(
+                f"the model file {model_path} does not fit this app: it has no fixed input shape"
+            ) from exc
+        per_image = _check_shapes(model_path, inputs, outputs)
 
         @tf.function(
             input_signature=[tf.TensorSpec([None, SIZE, SIZE], tf.float32)], reduce_retracing=True
         )
         def _call(x):
-            return model(x, training=False)
+            return model(tf.reshape(x, [-1, *per_image]), training=False)
 
         self._call = _call
-        self._call(
-            np.zeros((1, SIZE, SIZE), np.float32)
-        )  # trace once now, not on the first request
+        try:  # trace once now, not on the first request
+            self._call(np.zeros((1, SIZE, SIZE), np.float32))
+        except Exception as exc:
+            raise ModelError(f"the model file {model_path} cannot run ({exc})") from exc
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         return np.asarray(self._call(images), dtype=np.float32)
+
+
+def _check_keras_archive(path: Path, card: dict) -> None:
+    """A .keras file is a zip: a truncated or altered one is "damaged", whatever Keras
+    would say about it ("File not found" for a truncated one)."""
+    import zipfile
+
+    expected = cards.recorded(card, "keras")
+    if expected is not None and cards.sha256_file(path) != expected:
+        raise ModelError(
+            f"the model file {path} is damaged: it does not match the checksum in its model card"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except Exception as exc:  # BadZipFile, EOFError, zlib.error, ...
+        raise ModelError(
+            f"the model file {path} is damaged: not a complete .keras archive ({exc})"
+        ) from exc
+    if bad is not None:
+        raise ModelError(f"the model file {path} is damaged: {bad} inside it is corrupt")
 
 
 class LiteRTClassifier(Classifier):
@@ -251,19 +335,35 @@ class LiteRTClassifier(Classifier):
             content = Path(model_path).read_bytes()
         except OSError as exc:
             raise ModelError(f"cannot read the model file {model_path} ({exc})") from exc
+        expected = cards.recorded(card, "tflite")
+        if expected is not None and cards.sha256_bytes(content) != expected:
+            # A flipped byte can still load and misread digits with confidence.
+            raise ModelError(
+                f"the model file {model_path} is damaged: it does not match the checksum in "
+                "its model card"
+            )
         try:
-            self._interpreter = Interpreter(model_content=content, num_threads=1)
-            self._input = self._interpreter.get_input_details()[0]["index"]
-            self._output = self._interpreter.get_output_details()[0]["index"]
-            self._resize(1)
+            with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
+                self._interpreter = Interpreter(model_content=content, num_threads=1)
+                inputs = self._interpreter.get_input_details()
+                outputs = self._interpreter.get_output_details()
+                self._per_image = _check_shapes(
+                    model_path,
+                    [d["shape_signature"] for d in inputs],
+                    [d["shape_signature"] for d in outputs],
+                )
+                self._input, self._output = inputs[0]["index"], outputs[0]["index"]
+                self._resize(1)
         except (ValueError, RuntimeError) as exc:
+            if isinstance(exc, ModelError):
+                raise
             raise ModelError(
                 f"the model file {model_path} is damaged or not a LiteRT model ({exc})"
             ) from exc
         self._lock = threading.Lock()  # one interpreter, one caller at a time
 
     def _resize(self, n: int) -> None:
-        self._interpreter.resize_tensor_input(self._input, [n, SIZE, SIZE], strict=False)
+        self._interpreter.resize_tensor_input(self._input, [n, *self._per_image], strict=False)
         self._interpreter.allocate_tensors()
         self._batch = n
 
@@ -272,7 +372,7 @@ class LiteRTClassifier(Classifier):
         with self._lock:
             if len(images) != self._batch:
                 self._resize(len(images))
-            self._interpreter.set_tensor(self._input, images)
+            self._interpreter.set_tensor(self._input, images.reshape(-1, *self._per_image))
             self._interpreter.invoke()
             return self._interpreter.get_tensor(self._output).copy()
 
@@ -281,13 +381,40 @@ def tensorflow_available() -> bool:
     return importlib.util.find_spec("tensorflow") is not None
 
 
-def resolve_engine(engine: str = "auto") -> str:
-    """'auto' -> 'keras' when TensorFlow is importable, else 'litert'."""
+def litert_export_matches(model: str | os.PathLike | None = None) -> bool:
+    """Whether the model's LiteRT export is there and is the same model as its .keras.
+
+    The card records both files' SHA-256 when they are exported together; a
+    card from before that (no checksums) vouches for the pair it was written
+    with. Raises :class:`ModelError` for a damaged card.
+    """
+    tflite, keras_file = model_file("litert", model), model_file("keras", model)
+    if not tflite.is_file():
+        return False
+    card = read_card(tflite)
+    for kind, path in (("tflite", tflite), ("keras", keras_file)):
+        expected = cards.recorded(card, kind)
+        if expected is not None and path.is_file() and cards.sha256_file(path) != expected:
+            return False
+    return True
+
+
+def resolve_engine(engine: str = "auto", model: str | os.PathLike | None = None) -> str:
+    """The engine to run ``model`` (None: the bundled one) with.
+
+    'auto' is the fast one: 'litert' when the model's LiteRT export is there and
+    matches its .keras, else 'keras' when TensorFlow and the .keras are there;
+    failing both, 'litert' (whose load then says what is wrong).
+    """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "auto":
-        return "keras" if tensorflow_available() else "litert"
-    return engine
+    if engine != "auto":
+        return engine
+    if litert_export_matches(model):
+        return "litert"
+    if tensorflow_available() and model_file("keras", model).is_file():
+        return "keras"
+    return "litert"
 
 
 def model_file(engine: str, model: str | os.PathLike | None = None) -> Path:
@@ -305,7 +432,7 @@ def load_classifier(engine: str = "auto", model: str | os.PathLike | None = None
     Raises :class:`ModelError` with a message fit for a person when the model
     file is missing or damaged, or the engine's runtime is not installed.
     """
-    engine = resolve_engine(engine)
+    engine = resolve_engine(engine, model)
     path = model_file(engine, model)
     if not path.is_file():
         raise ModelError(

@@ -346,6 +346,7 @@ def save_model_files(model, out: Path, card: dict) -> None:
     and if moving them in fails half-way (a file locked by another program),
     the previous three are put back.
     """
+    from .card import CHECKSUMS, file_checksums
     from .export import write_litert
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -356,6 +357,8 @@ def save_model_files(model, out: Path, card: dict) -> None:
     try:
         model.save(parts[0])
         write_litert(model, parts[1])
+        # The pair's checksums: 'auto' runs LiteRT only on the export of this very .keras.
+        card[CHECKSUMS] = file_checksums(parts[0], parts[1])
         parts[2].write_text(json.dumps(card, indent=2) + "\n")
     except BaseException:
         for part in parts:
