@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel
 
 from mnist_desktop.gui import MainWindow
 from mnist_desktop.gui.chart import ProbabilityChart
+from tests.helpers.dnd import drag_enter_event, drop_event
 from tests.helpers.images import encode, on_paper, png_header_bomb, upscale
 from tests.helpers.qt import drag, draw
 from tests.helpers.strokes import digit_strokes
@@ -175,22 +176,10 @@ def test_drag_and_drop_a_file(qtbot, window, photo_of_six):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photo_of_six))])
     pos = window.rect().center()
-    enter = QDragEnterEvent(
-        pos.toPointF(),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    enter = drag_enter_event(pos.toPointF(), mime)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
-    drop = QDropEvent(
-        pos.toPointF(),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    drop = drop_event(pos.toPointF(), mime)
     with qtbot.waitSignal(window.result_shown, timeout=TIMEOUT) as blocker:
         QApplication.sendEvent(window, drop)
     assert blocker.args[0].prediction.digit == 6
@@ -341,13 +330,7 @@ def test_window_starts_without_waiting_for_the_model(qtbot, clean_settings):
 def test_drop_of_non_image_data_is_refused(window):
     mime = QMimeData()
     mime.setText("hello")
-    enter = QDragEnterEvent(
-        QPointF(10, 10),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    enter = drag_enter_event(QPointF(10, 10), mime)
     QApplication.sendEvent(window, enter)
     assert not enter.isAccepted()
 
