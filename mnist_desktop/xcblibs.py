@@ -72,11 +72,12 @@ def _loadable(soname: str) -> bool:
 def missing_libraries(
     environ: dict | os._Environ = os.environ,
     platform: str = sys.platform,
-    loadable: Callable[[str], bool] = _loadable,
+    loadable: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """The sonames Qt will need here and the dynamic loader cannot find."""
     if not platform.startswith("linux"):
         return []
+    loadable = loadable or _loadable
     needed = dict(GUI_LIBRARIES)
     if uses_xcb(environ, platform):
         needed |= XCB_LIBRARIES
