@@ -34,7 +34,11 @@ def test_missing_x11_libraries_are_one_line_naming_the_packages(monkeypatch, cap
     from mnist_desktop import app
 
     # Were the check to let Qt start, xcb would abort this whole test process.
-    monkeypatch.setattr(QtWidgets, "QApplication", lambda *a: pytest.fail("Qt was started"))
+    class NotStarted(QtWidgets.QApplication):
+        def __init__(self, *args) -> None:
+            pytest.fail("Qt was started")
+
+    monkeypatch.setattr(QtWidgets, "QApplication", NotStarted)
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(xcblibs, "_loadable", lambda soname: soname not in THE_THREE)
