@@ -313,22 +313,28 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(
             f"use it with: mnist-digits predict --model {out} IMAGE, or mnist-desktop --model {out}"
         )
-    if isinstance(bundled_accuracy, float) and (
-        card["validation_accuracy"] < bundled_accuracy - FAR_BELOW
-    ):
-        replaced = (
-            " It REPLACED the bundled model: put the old one back with "
-            "'git checkout models/' (a checkout) or by reinstalling mnist-desktop."
-            if args.replace_bundled
-            else ""
-        )
-        print(
-            f"mnist-digits: WARNING: this model is much worse than the bundled one: validation "
-            f"accuracy {card['validation_accuracy']:.2%} against {bundled_accuracy:.2%}. "
-            f"Train longer (the bundled model: --epochs 40 --polish-epochs 4).{replaced}",
-            file=sys.stderr,
-        )
+    warning = accuracy_warning(card["validation_accuracy"], bundled_accuracy, args.replace_bundled)
+    if warning:
+        print(f"mnist-digits: WARNING: {warning}", file=sys.stderr)
     return 0
+
+
+def accuracy_warning(accuracy: float, bundled: object, replaced: bool) -> str | None:
+    """What to say about a new model's validation ``accuracy`` far below the
+    ``bundled`` model's (None when it is close, or the bundled one has no number)."""
+    if not isinstance(bundled, float) or accuracy >= bundled - FAR_BELOW:
+        return None
+    undo = (
+        " It REPLACED the bundled model: put the old one back with 'git checkout models/' "
+        "(a checkout) or by reinstalling mnist-desktop."
+        if replaced
+        else ""
+    )
+    return (
+        f"this model is much worse than the bundled one: validation accuracy {accuracy:.2%} "
+        f"against {bundled:.2%}. Train longer (the bundled model: --epochs 40 "
+        f"--polish-epochs 4).{undo}"
+    )
 
 
 def cmd_self_test(args: argparse.Namespace) -> int:
