@@ -38,20 +38,11 @@ def tiny_model(input_shape=(28, 28), outputs: int = 10, nan: bool = False):
 
 
 def save_pair(model, path):
-    """``path`` (.keras) and its .tflite, through the project's own export (which
-    takes 28 x 28 images; other inputs are converted the same way at their shape)."""
-    import tensorflow as tf
-
+    """``path`` (.keras) and its .tflite, through the project's own export."""
     from mnist_desktop.ml.export import write_litert
 
     model.save(path)
-    if tuple(model.input_shape[1:]) == (28, 28):
-        write_litert(model, path.with_suffix(".tflite"))
-    else:
-        run = tf.function(lambda x: model(x, training=False))
-        concrete = run.get_concrete_function(tf.TensorSpec([None, *model.input_shape[1:]]))
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], model)
-        path.with_suffix(".tflite").write_bytes(converter.convert())
+    write_litert(model, path.with_suffix(".tflite"))
     return path
 
 

@@ -15,13 +15,15 @@ def to_litert(model: keras.Model) -> bytes:
 
     Goes through a SavedModel, whose variables the converter freezes into
     constants (converting a live tf.function keeps them as resource variables,
-    which the LiteRT runtime cannot read).
+    which the LiteRT runtime cannot read). The signature is the model's own
+    input shape, so any model exports as it is (the loader decides what fits).
     """
+    per_image = list(model.input_shape[1:])
     with tempfile.TemporaryDirectory() as tmp:
         model.export(
             tmp,
             format="tf_saved_model",
-            input_signature=[tf.TensorSpec([None, 28, 28], tf.float32, name="image")],
+            input_signature=[tf.TensorSpec([None, *per_image], tf.float32, name="image")],
             verbose=False,
         )
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
