@@ -202,7 +202,8 @@ def test_a_keras_file_with_a_flipped_byte_is_refused_without_a_card(tmp_path):
         ({"calibration": {"temperature": float("nan")}}, "temperature nan"),
         ({"calibration": {"temperature": "hot"}}, "temperature 'hot'"),
         ({"calibration": [1.1]}, "calibration is not a set of values"),
-        ({"rejection": {"reject_below": 2}}, "reject_below 2 is not a probability"),
+        ({"rejection": {"reject_below": float("inf")}}, "reject_below inf is not a number"),
+        ({"rejection": {"reject_below": "half"}}, "reject_below 'half' is not a number"),
     ],
 )
 def test_a_bad_card_is_refused_with_its_fault(tmp_path, card, message):
