@@ -47,8 +47,9 @@ it both ways, are small marks (a speck, the bar of a 5 written apart): one over 
 with it, others are left out; a small mark is never a digit of its own."""
 ATTACH_GAP = 0.15
 """A small mark at most this fraction of a piece's height above or below it goes with it."""
-SPLIT_FROM = 0.3
-"""A component at least this wide (times its height) may be several digits."""
+SPLIT_FROM = 0.45
+"""A component at least this wide (times its height, or the row's digit height if
+more) may be several digits (two 1s written joined are about this wide)."""
 CUT_STEP = 0.16
 """Besides its thinnest columns, a wide component may be cut every this much of its height."""
 MAX_RUN = 5
@@ -57,7 +58,7 @@ MAX_ASPECT = 2.2
 """...and at most this many times as wide as tall."""
 JOIN_GAP = 0.12
 """Separate pieces closer than this fraction of their height may be one digit."""
-MAX_CANDIDATES = 240
+MAX_CANDIDATES = 120
 """Candidates classified per image at most (live number mode stays fluid)."""
 DIGIT_COST = 0.7
 """Score cost of each digit read: a row is cut into more digits only where they read
@@ -198,10 +199,11 @@ def _cuts(profile: np.ndarray, height: int, step: float) -> list[int]:
     minima = minima[np.argsort(smooth[minima], kind="stable")]
     keep: list[int] = []
     spacing = max(2.0, 0.1 * height)
+    most = max(1, int(width / (0.4 * height)))  # about one per narrowest digit's width
     for x in minima.tolist():
-        if all(abs(x - y) >= spacing for y in keep):
+        if len(keep) < most and all(abs(x - y) >= spacing for y in keep):
             keep.append(x)
-    if width > 0.8 * height and step > 0:
+    if width > 0.9 * height and step > 0:
         for x in np.arange(margin, width - margin, max(2.0, step * height)).round().astype(int):
             if all(abs(x - y) >= 0.5 * step * height for y in keep):
                 keep.append(int(x))
@@ -231,12 +233,15 @@ def _pieces(ink: np.ndarray, step: float) -> tuple[list[_Piece], np.ndarray]:
         part = part[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         comps.append((label, x0 + int(cols[0]), y0 + int(rows[0]), part))
     tallest = max(p.shape[0] for *_, p in comps)
+    # The digits' height: the median of the components that are not small marks.
+    row = float(np.median([p.shape[0] for *_, p in comps if p.shape[0] >= MIN_PART * tallest]))
     pieces: list[_Piece] = []
     for label, x0, y0, part in comps:
         height, width = part.shape
         small = height < MIN_PART * tallest or max(height, width) < 2 * MIN_PART * tallest
         y1 = y0 + height
-        cuts = [] if small or width < SPLIT_FROM * height else _cuts(part.sum(axis=0), height, step)
+        wide = width >= SPLIT_FROM * max(height, row)
+        cuts = _cuts(part.sum(axis=0), height, step) if wide and not small else []
         if not cuts:
             pieces.append(_Piece(label, x0, x0 + width, y0, y1, small))
             continue
@@ -345,7 +350,9 @@ def _candidates(ink: np.ndarray) -> tuple[list[_Piece], list[_Candidate]]:
         if len(runs) <= MAX_CANDIDATES or step == 0:
             break
         step = 0.0 if step >= 0.3 else step * 1.5  # coarser cuts, then thinnest columns only
-    runs = runs[:MAX_CANDIDATES] if len(runs) > MAX_CANDIDATES else runs
+    if len(runs) > MAX_CANDIDATES:
+        # Keep the shortest runs: single pieces always, so every reading stays possible.
+        runs = sorted(sorted(runs, key=lambda r: r[1] - r[0])[:MAX_CANDIDATES])
     heights = [p.height for p in pieces if not p.cut_left and not p.cut_right]
     row_height = float(np.median(heights)) if heights else float(max(p.height for p in pieces))
     out = []
