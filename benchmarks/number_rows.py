@@ -73,8 +73,7 @@ def canvas_raster(text: str, spacing: float, size: float = 170.0, hand=None, sla
     """``text`` written with the pen paths on the number-mode canvas, as its raster."""
     from PySide6.QtWidgets import QApplication
 
-    from mnist_desktop.gui.canvas import Stroke, render_strokes
-    from mnist_desktop.gui.qtimage import qimage_to_gray
+    from mnist_desktop.raster import Stroke, render_array
     from tests.helpers.strokes import DIGITS, digit_strokes
 
     _app = QApplication.instance() or QApplication([])  # noqa: F841
@@ -85,7 +84,7 @@ def canvas_raster(text: str, spacing: float, size: float = 170.0, hand=None, sla
             int(ch), size, (left + i * spacing, 140.0), slant, hand=hand or DIGITS
         ):
             strokes.append(Stroke(tuple((x, y, 1.0) for x, y in s), 20))
-    return qimage_to_gray(render_strokes(tuple(strokes), columns=3))
+    return render_array(strokes, columns=3)
 
 
 def _canvas_row(rng) -> tuple[np.ndarray, str]:

@@ -74,8 +74,7 @@ def test_touching_digits_are_split(litert, mnist_sample, text):
 
 def _canvas_number(text: str, spacing: float, size: float = 170.0) -> np.ndarray:
     """``text`` written with the pen paths on the number-mode canvas raster."""
-    from mnist_desktop.gui.canvas import Stroke, render_strokes
-    from mnist_desktop.gui.qtimage import qimage_to_gray
+    from mnist_desktop.raster import Stroke, render_array
     from tests.helpers.strokes import digit_strokes
 
     left = 420 - spacing * (len(text) - 1) / 2
@@ -84,7 +83,7 @@ def _canvas_number(text: str, spacing: float, size: float = 170.0) -> np.ndarray
         for i, ch in enumerate(text)
         for s in digit_strokes(int(ch), size, (left + i * spacing, 140.0))
     ]
-    return qimage_to_gray(render_strokes(tuple(strokes), columns=3))
+    return render_array(strokes, columns=3)
 
 
 @pytest.mark.parametrize("text", ["202", "2025", "808"])
