@@ -9,10 +9,11 @@ several strokes that overlap like the two of a 4) is a candidate; all
 candidates go through the same :func:`~mnist_desktop.preprocess.fit_to_mnist`
 as a single digit and are classified in one batch.  The reading is the path of
 candidates from left to right that maximises the sum of the log calibrated
-probabilities, minus a cost per digit and for cutting through ink
-(:func:`_best_path`, dynamic programming).  So a wide 0 stays one digit because
-the model reads it as a 0 more surely than its halves as two digits, and a
-joined "00" is split because no single digit looks like it.
+probabilities, minus a cost per digit and costs for shapes digits rarely have
+(:class:`Weights`; :func:`_best_path`, dynamic programming).  So a wide 0 stays
+one digit when the model reads it as a 0 more surely than its halves as two
+digits, and a joined "00" is split when it reads the two 0s more surely than the
+pair as one digit of that width.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ SEGMENT_SIDE = 384
 """Components are found on a grid of at most this many cells on the long side."""
 MIN_PART = 0.15
 """Components shorter than this fraction of the tallest one, or smaller than twice
-it both ways, are small marks (a speck, the bar of a 5 written apart): one over or against a digit's piece goes
-with it, others are left out; a small mark is never a digit of its own."""
+it both ways, are small marks (a speck, the bar of a 5 written apart): one over or
+against a digit's piece goes with it, others are left out; a small mark is never a
+digit of its own."""
 ATTACH_GAP = 0.15
 """A small mark at most this fraction of a piece's height above or below it goes with it."""
 SPLIT_FROM = 0.45
