@@ -2,7 +2,7 @@
 
     python benchmarks/number_rows.py --data ../shared/data/mnist          # everything
     python benchmarks/number_rows.py --data ../shared/data/mnist --only speed
-    python benchmarks/number_rows.py --data ../shared/data/mnist --split train   # tune on training digits
+    python benchmarks/number_rows.py --data ../shared/data/mnist --split train  # tuning
 
 Sections:
 1. rows: rows of 2-6 MNIST digits (the test set unless ``--split train``) composed

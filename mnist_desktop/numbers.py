@@ -367,13 +367,9 @@ def _candidates(ink: np.ndarray) -> tuple[list[_Piece], list[_Candidate]]:
         labels = {p.label for p in run}
         # Cut out of ink it shares with pieces outside the run: touching digits.
         touching = sum(p.label in labels for p in pieces) > len(run)
-        aspect = box[2] / max(1, box[3])
-        out.append(
-            _Candidate(
-                first, end, box, image, touching, max(0.0, aspect - WIDE_FROM), max(0.0, box[2] / row_height - SPAN_FROM),
-                _merge(run),
-            )
-        )  # fmt: skip
+        wide = max(0.0, box[2] / max(1, box[3]) - WIDE_FROM)
+        span = max(0.0, box[2] / row_height - SPAN_FROM)
+        out.append(_Candidate(first, end, box, image, touching, wide, span, _merge(run)))
     return pieces, out
 
 
