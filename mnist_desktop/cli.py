@@ -201,10 +201,12 @@ def cmd_read(args: argparse.Namespace) -> int:
         if args.json:
             entry = {"path": shown, "text": reading.text, "digits": digits, "left_out": n}
             print(json.dumps(entry), flush=True)
-        elif not digits:
+        elif not reading.text:
             print(f"{shown}: no digits found{left_out}", flush=True)
         else:
-            detail = " ".join(f"{d['digit']}({d['confidence']:.0%})" for d in digits)
+            detail = " ".join(
+                f"{d['digit']}({d['confidence']:.0%})" for d in digits if d["digit"] is not None
+            )
             note = "  (some digits touch)" if reading.touching else ""
             print(f"{shown}: {reading.text}  {detail}{note}{left_out}", flush=True)
     return 1 if failed else 0

@@ -212,9 +212,9 @@ def _cuts(profile: np.ndarray, height: int, step: float) -> list[int]:
     return sorted(keep)
 
 
-def _pieces(ink: np.ndarray, step: float) -> tuple[list[_Piece], np.ndarray]:
-    """The ink's components, wide ones cut into column pieces, ordered left to right;
-    and each pixel's component label."""
+def _pieces(ink: np.ndarray, step: float, cut: bool = True) -> tuple[list[_Piece], np.ndarray]:
+    """The ink's components, wide ones cut into column pieces (if ``cut``), ordered
+    left to right; and each pixel's component label."""
     h, w = ink.shape
     cell = max(1, -(-max(h, w) // SEGMENT_SIDE))
     labels, count = _components(pool_cells(ink, cell, np.max) > 0.25)
@@ -243,7 +243,7 @@ def _pieces(ink: np.ndarray, step: float) -> tuple[list[_Piece], np.ndarray]:
         small = height < MIN_PART * tallest or max(height, width) < 2 * MIN_PART * tallest
         y1 = y0 + height
         wide = width >= SPLIT_FROM * max(height, row)
-        cuts = _cuts(part.sum(axis=0), height, step) if wide and not small else []
+        cuts = _cuts(part.sum(axis=0), height, step) if cut and wide and not small else []
         if not cuts:
             pieces.append(_Piece(label, x0, x0 + width, y0, y1, small))
             continue
@@ -432,16 +432,23 @@ class DigitReading(DigitBox):
 
 @dataclass
 class NumberReading(Segmentation):
-    """A number read from an image: its digits left to right, classified."""
+    """A number read from an image: its digits left to right, classified.
+
+    A mark the model judges not a digit stays in :attr:`digits` at its place
+    (``prediction.rejected``; the window shows it as "?"), but not in :attr:`text`.
+    """
 
     digits: list[DigitReading] = field(default_factory=list)  # type: ignore[assignment]
-    marks: list[DigitReading] = field(default_factory=list)
-    """Marks the model judged not to be digits, left out of the number."""
 
     @property
     def text(self) -> str:
         """The number as text ("2025"), "" when there is no digit."""
-        return "".join(str(d.prediction.digit) for d in self.digits)
+        return "".join(str(d.prediction.digit) for d in self.digits if not d.prediction.rejected)
+
+    @property
+    def marks(self) -> list[DigitReading]:
+        """The marks the model judged not to be digits."""
+        return [d for d in self.digits if d.prediction.rejected]
 
     @property
     def left_out(self) -> int:
@@ -453,19 +460,55 @@ class NumberReading(Segmentation):
         return any(d.touching for d in self.digits)
 
 
+def _reduced_ink(source: ImageSource, polarity: Polarity) -> tuple[Segmentation, np.ndarray | None]:
+    """The ink of ``source``, reduced so the digits are about WORK_HEIGHT high (None: blank)."""
+    data, alpha, size = read_image(source)
+    found = ink_map(data, alpha, polarity, speck_fraction=0.02)
+    result = Segmentation(polarity=found.polarity, size=size)
+    if found.blank or found.box is None:
+        result.notes.append("no digit found")
+        return result, None
+    ink = found.ink
+    factor = max(1, found.box[3] // WORK_HEIGHT)
+    if factor > 1:
+        ink = pool_cells(ink, factor) / float(factor * factor)
+    return result, ink
+
+
+def segment(source: ImageSource, polarity: Polarity = "auto") -> Segmentation:
+    """Where the digits of a number are, without the model, for a quick count (is an
+    opened image one digit or several?): whole ink components, those that overlap
+    horizontally by half the narrower one joined.  :func:`read_number` decides
+    touching and wide digits with the model."""
+    result, ink = _reduced_ink(source, polarity)
+    if ink is None:
+        return result
+    pieces, pixels = _pieces(ink, 0.0, cut=False)
+    groups: list[list[int]] = []
+    for i, p in enumerate(pieces):
+        if groups:
+            last = pieces[groups[-1][0]]
+            x0 = min(pieces[k].x0 for k in groups[-1])
+            x1 = max(pieces[k].x1 for k in groups[-1])
+            if min(x1, p.x1) - max(x0, p.x0) > 0.5 * min(x1 - x0, p.x1 - p.x0, last.x1 - last.x0):
+                groups[-1].append(i)
+                continue
+        groups.append([i])
+    for group in groups:
+        found = _crop(ink, pixels, pieces, group[0], group[-1] + 1)
+        if found is not None:
+            result.digits.append(DigitBox(scale_box(found[0], ink.shape, result.size), found[1]))
+    return result
+
+
 def _analyse(
     classifier: Classifier, source: ImageSource, polarity: Polarity
 ) -> tuple[NumberReading, np.ndarray, list[_Piece], list[_Candidate], np.ndarray]:
     """Ink, pieces, candidates and their probabilities: all a reading is chosen from."""
-    data, alpha, size = read_image(source)
-    found = ink_map(data, alpha, polarity, speck_fraction=0.02)
-    reading = NumberReading(polarity=found.polarity, size=size)
-    ink = found.ink
-    if found.blank or found.box is None:
-        return reading, ink, [], [], np.zeros((0, 10), np.float32)
-    factor = max(1, found.box[3] // WORK_HEIGHT)
-    if factor > 1:
-        ink = pool_cells(ink, factor) / float(factor * factor)
+    found, ink = _reduced_ink(source, polarity)
+    reading = NumberReading(polarity=found.polarity, size=found.size)
+    if ink is None:
+        return reading, np.zeros((1, 1), np.float32), [], [], np.zeros((0, 10), np.float32)
     pieces, candidates = _candidates(ink)
     if not candidates:
         return reading, ink, pieces, [], np.zeros((0, 10), np.float32)
@@ -490,7 +533,7 @@ def read_number(
         digit = DigitReading(
             box, c.image, c.touching, prediction=classifier.verdict(probabilities[k])
         )
-        (reading.marks if digit.prediction.rejected else reading.digits).append(digit)
+        reading.digits.append(digit)
     if reading.touching:
         reading.notes.append("some digits touch; they were split where the model reads them best")
     return reading

@@ -119,8 +119,10 @@ def test_a_mark_that_is_not_a_digit_is_left_out(mnist_sample):
     reading = read_number(classifier, row)
     assert reading.text == "27"
     assert reading.left_out == 1
-    assert reading.marks[0].prediction.reason == "not a digit"
-    assert reading.digits[0].box[0] < reading.marks[0].box[0] < reading.digits[1].box[0]
+    # The star keeps its place among the digits (the window shows it as "?").
+    assert [d.prediction.digit for d in reading.digits] == [2, None, 7]
+    assert reading.digits[1].prediction.reason == "not a digit"
+    assert reading.marks == [reading.digits[1]]
 
 
 def test_read_prints_the_number(tmp_path, mnist_sample, capsys):
@@ -163,4 +165,5 @@ def test_read_says_how_many_marks_it_left_out(tmp_path, mnist_sample, capsys):
     assert main(["read", str(path), "--json", "--engine", "litert", "--model", str(model)]) == 0
     entry = json.loads(capsys.readouterr().out)
     assert entry["text"] == "27" and entry["left_out"] == 1
-    assert [d["digit"] for d in entry["digits"]] == [2, 7]
+    assert [d["digit"] for d in entry["digits"]] == [2, None, 7]
+    assert entry["digits"][1]["reason"] == "not a digit"
