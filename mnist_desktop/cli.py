@@ -192,14 +192,20 @@ def cmd_read(args: argparse.Namespace) -> int:
             continue
         shown = display_path(path)
         digits = [d.to_dict() for d in reading.digits]
+        n = reading.left_out  # marks the model says are not digits
+        marks = f"{n} mark that is" if n == 1 else f"{n} marks that are"
+        left_out = f"  ({marks} not a digit left out)" if n else ""
         if args.json:
-            print(json.dumps({"path": shown, "text": reading.text, "digits": digits}), flush=True)
-        elif not digits:
-            print(f"{shown}: no digits found", flush=True)
+            entry = {"path": shown, "text": reading.text, "digits": digits, "left_out": n}
+            print(json.dumps(entry), flush=True)
+        elif not reading.text:
+            print(f"{shown}: no digits found{left_out}", flush=True)
         else:
-            detail = " ".join(f"{d['digit']}({d['confidence']:.0%})" for d in digits)
+            detail = " ".join(
+                f"{d['digit']}({d['confidence']:.0%})" for d in digits if d["digit"] is not None
+            )
             note = "  (some digits touch)" if reading.touching else ""
-            print(f"{shown}: {reading.text}  {detail}{note}", flush=True)
+            print(f"{shown}: {reading.text}  {detail}{note}{left_out}", flush=True)
     return 1 if failed else 0
 
 

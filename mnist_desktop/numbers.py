@@ -1,25 +1,34 @@
 """Read a row of digits (a year, a house number, an amount) as a number.
 
-The image goes through the same ink estimation as single digits
-(:func:`mnist_desktop.preprocess.ink_map`); the ink is then split into
-connected components, components that overlap horizontally are merged (the bar
-of a 5, the two strokes of a 4 or a 7 with a crossbar are one digit), and each
-digit is fitted into the model's 28 x 28 input by the same
-:func:`~mnist_desktop.preprocess.fit_to_mnist` as a single digit.
-A component much wider than tall is flagged as touching digits and split at
-the thinnest columns.
+Where one digit ends and the next begins is decided by the classifier, not by
+rules about shapes: the ink (the same :func:`~mnist_desktop.preprocess.ink_map`
+as for single digits) is split into connected components, and wide components
+into column pieces at their thinnest columns and at regular steps.  Every run of
+neighbouring pieces that could be one digit (a whole component, part of one,
+several strokes that overlap like the two of a 4) is a candidate; all
+candidates go through the same :func:`~mnist_desktop.preprocess.fit_to_mnist`
+as a single digit and are classified in one batch.  The reading is the path of
+candidates from left to right that maximises the sum of the log calibrated
+probabilities, minus a cost per digit and costs for shapes digits rarely have
+(:class:`Weights`; :func:`_best_path`, dynamic programming).  So a wide 0 stays
+one digit when the model reads it as a 0 more surely than its halves as two
+digits, and a joined "00" is split when it reads the two 0s more surely than the
+pair as one digit of that width.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .preprocess import (
+    SIZE,
     ImageSource,
     Polarity,
+    _cells_to_pixels,
     _components,
     fit_to_mnist,
     ink_map,
@@ -33,12 +42,49 @@ if TYPE_CHECKING:
 
 SEGMENT_SIDE = 384
 """Components are found on a grid of at most this many cells on the long side."""
-MERGE_OVERLAP = 0.5
-"""Components whose horizontal extents overlap by this fraction of the narrower one merge."""
-TOUCHING_RATIO = 1.25
-"""A digit wider than this times its height is taken for touching digits."""
 MIN_PART = 0.15
-"""Parts shorter than this fraction of the tallest one are noise (a dot, a comma)."""
+"""Components shorter than this fraction of the tallest one, or smaller than twice
+it both ways, are small marks (a speck, the bar of a 5 written apart): one over or
+against a digit's piece goes with it, others are left out; a small mark is never a
+digit of its own."""
+ATTACH_GAP = 0.15
+"""A small mark at most this fraction of a piece's height above or below it goes with it."""
+SPLIT_FROM = 0.45
+"""A component at least this wide (times its height, or the row's digit height if
+more) may be several digits (two 1s written joined are about this wide)."""
+CUT_STEP = 0.16
+"""Besides its thinnest columns, a wide component may be cut every this much of its height."""
+MAX_RUN = 5
+"""A candidate digit is a run of at most this many pieces."""
+MAX_ASPECT = 2.2
+"""...and at most this many times as wide as tall."""
+JOIN_GAP = 0.12
+"""Separate pieces closer than this fraction of their height may be one digit."""
+MAX_CANDIDATES = 120
+"""Candidates classified per image at most (live number mode stays fluid)."""
+DIGIT_COST = 0.7
+"""Score cost of each digit read: a row is cut into more digits only where they read
+clearly better than fewer.  This and the costs below were chosen on rows composed from
+MNIST training digits and Semeion scans (benchmarks/number_rows.py describes the kinds)."""
+WIDE_COST = 0.25
+"""Score cost per unit of width-to-height ratio above WIDE_FROM (wide digits are rare)."""
+WIDE_FROM = 1.1
+SPAN_COST = 0.5
+"""Score cost per unit of width, in the row's digit heights, above SPAN_FROM."""
+SPAN_FROM = 1.0
+MERGE_COST = 1.0
+"""Score cost of joining separate components side by side (less as they overlap)."""
+SHAPE_COST = 0.2
+"""Score cost per unit of how much wider a candidate is than the digit it reads as
+usually is (a joined "66" read as one 6 is as wide as two)."""
+LOG_ASPECT = [math.log(a) for a in (0.9, 0.4, 0.95, 0.8, 0.8, 0.95, 0.7, 0.8, 0.75, 0.7)]
+"""Each digit's usual width over height (log): the median over MNIST's 60,000 training digits."""
+ASPECT_SPREAD = (0.16, 0.44, 0.21, 0.17, 0.17, 0.21, 0.24, 0.17, 0.22, 0.2)
+"""How much wider they get: (90th percentile - median) / 1.28 of the log aspect, as a
+standard deviation."""
+WORK_HEIGHT = 80
+"""The ink is reduced until the digits are about this many pixels high (4 x the
+model's 20 px box, like the canvas raster): candidates are cheap to fit."""
 
 
 @dataclass
@@ -50,7 +96,7 @@ class DigitBox:
     image: np.ndarray
     """Its 28 x 28 model input."""
     touching: bool = False
-    """True when it was cut out of a component too wide for one digit."""
+    """True when it was cut out of ink it shares with a neighbour."""
 
 
 @dataclass
@@ -61,79 +107,308 @@ class Segmentation:
     notes: list[str] = field(default_factory=list)
 
 
-def _split_wide(ink: np.ndarray, x0: int, x1: int, y0: int, y1: int) -> list[tuple[int, int]]:
-    """Split columns x0..x1 into about width/height parts at the thinnest columns."""
-    height = y1 - y0
-    parts = max(2, round((x1 - x0) / height))
-    profile = ink[y0:y1, x0:x1].sum(axis=0)
-    cuts = [x0]
-    for k in range(1, parts):
-        centre = (x1 - x0) * k / parts
-        lo, hi = int(centre - 0.25 * height), int(centre + 0.25 * height)
-        lo, hi = max(lo, 1), min(hi, x1 - x0 - 1)
-        cut = lo + int(np.argmin(profile[lo:hi])) if hi > lo else int(centre)
-        cuts.append(x0 + cut)
-    cuts.append(x1)
-    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b - a > 1]
+@dataclass(frozen=True)
+class Weights:
+    """What a reading pays, besides reading its digits less surely."""
+
+    digit: float = DIGIT_COST
+    wide: float = WIDE_COST
+    span: float = SPAN_COST
+    merge: float = MERGE_COST
+    shape: float = SHAPE_COST
+
+    def cost(self, c: _Candidate, digit: int | None = None) -> float:
+        """The cost of reading candidate ``c`` as one digit (``digit``, if known)."""
+        shape = 0.0
+        if digit is not None:
+            aspect = c.box[2] / max(1, c.box[3])
+            z = (math.log(max(aspect, 1e-3)) - LOG_ASPECT[digit]) / ASPECT_SPREAD[digit]
+            shape = 0.5 * z * z if z > 0 else 0.0
+        return (
+            self.shape * shape
+            + self.digit
+            + self.wide * c.wide
+            + self.span * c.span
+            + self.merge * c.merge
+        )
 
 
-def segment(source: ImageSource, polarity: Polarity = "auto") -> Segmentation:
-    """Find the digits of a number, left to right."""
-    data, alpha, size = read_image(source)
-    found = ink_map(data, alpha, polarity, speck_fraction=0.02)
-    result = Segmentation(polarity=found.polarity, size=size)
-    if found.blank:
-        result.notes.append("no digit found")
-        return result
-    ink = found.ink
+@dataclass
+class _Piece:
+    """A component, or the columns [x0, x1) of one, in ink-map pixels."""
+
+    label: int
+    x0: int
+    x1: int
+    y0: int
+    y1: int
+    small: bool
+    attached: list[_Piece] = field(default_factory=list)
+    """Small marks that go with this piece (the bar of a 5 written apart)."""
+    cut_left: bool = False
+    """The left edge is a cut through the component (not its own edge)."""
+    cut_right: bool = False
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+
+@dataclass
+class _Candidate:
+    first: int
+    end: int
+    """Pieces first..end-1."""
+    box: tuple[int, int, int, int]
+    """(x, y, w, h) of its ink, in ink-map pixels."""
+    image: np.ndarray
+    touching: bool
+    wide: float
+    """How much wider than :data:`WIDE_FROM` times its height it is (0 if not)."""
+    span: float
+    """How much wider than :data:`SPAN_FROM` times the row's digit height it is (0 if not)."""
+    merge: float
+    """Separate components joined, each counting 1 less how much it overlaps the rest
+    horizontally (a 4's stem crossing its bar: about 0; side by side: 1)."""
+
+
+def _grow_labels(labels: np.ndarray) -> np.ndarray:
+    """Give empty cells next to a component its label (the soft edges of its strokes)."""
+    grown = labels.copy()
+    for axis, shift in ((0, 1), (0, -1), (1, 1), (1, -1)):
+        moved = np.roll(labels, shift, axis=axis)
+        edge = [slice(None), slice(None)]
+        edge[axis] = slice(0, 1) if shift == 1 else slice(-1, None)
+        moved[tuple(edge)] = 0
+        empty = grown == 0
+        grown[empty] = moved[empty]
+    return grown
+
+
+def _cuts(profile: np.ndarray, height: int, step: float) -> list[int]:
+    """Columns to cut a component at: its thinnest columns, and every ``step`` x height."""
+    width = len(profile)
+    margin = max(1, round(min(0.12 * height, 0.25 * width)))
+    if width - 2 * margin < 1:
+        return []
+    k = max(1, round(0.03 * height))
+    smooth = np.convolve(profile, np.ones(2 * k + 1) / (2 * k + 1), mode="same")
+    inner = np.arange(margin, width - margin)
+    values = smooth[inner]
+    left = np.r_[np.inf, values[:-1]]
+    right = np.r_[values[1:], np.inf]
+    minima = inner[(values <= left) & (values <= right)]
+    minima = minima[np.argsort(smooth[minima], kind="stable")]
+    keep: list[int] = []
+    spacing = max(2.0, 0.1 * height)
+    most = max(1, int(width / (0.4 * height)))  # about one per narrowest digit's width
+    for x in minima.tolist():
+        if len(keep) < most and all(abs(x - y) >= spacing for y in keep):
+            keep.append(x)
+    if width > 0.9 * height and step > 0:
+        for x in np.arange(margin, width - margin, max(2.0, step * height)).round().astype(int):
+            if all(abs(x - y) >= 0.5 * step * height for y in keep):
+                keep.append(int(x))
+    return sorted(keep)
+
+
+def _pieces(ink: np.ndarray, step: float, cut: bool = True) -> tuple[list[_Piece], np.ndarray]:
+    """The ink's components, wide ones cut into column pieces (if ``cut``), ordered
+    left to right; and each pixel's component label."""
     h, w = ink.shape
     cell = max(1, -(-max(h, w) // SEGMENT_SIDE))
-    grid = pool_cells(ink, cell, np.max) > 0.25
-    labels, count = _components(grid)
-    boxes = []
+    labels, count = _components(pool_cells(ink, cell, np.max) > 0.25)
+    if count == 0:
+        return [], np.zeros((h, w), np.int32)
+    pixels = _cells_to_pixels(_grow_labels(labels), cell, (h, w))
+    comps = []
     for label in range(1, count + 1):
         ys, xs = np.nonzero(labels == label)
-        boxes.append(
-            [
-                xs.min() * cell,
-                ys.min() * cell,
-                min(w, (xs.max() + 1) * cell),
-                min(h, (ys.max() + 1) * cell),
-            ]
-        )
-    boxes = [b for b in boxes if (b[3] - b[1]) >= MIN_PART * max(bb[3] - bb[1] for bb in boxes)]
-    boxes.sort()
-    merged: list[list[int]] = []
-    for box in boxes:
-        if merged:
-            last = merged[-1]
-            overlap = min(last[2], box[2]) - max(last[0], box[0])
-            narrower = min(last[2] - last[0], box[2] - box[0])
-            if overlap > MERGE_OVERLAP * narrower:
-                last[:] = [
-                    min(last[0], box[0]),
-                    min(last[1], box[1]),
-                    max(last[2], box[2]),
-                    max(last[3], box[3]),
-                ]
-                continue
-        merged.append(list(box))
-    for x0, y0, x1, y1 in merged:
-        height = y1 - y0
-        touching = (x1 - x0) > TOUCHING_RATIO * height
-        spans = _split_wide(ink, x0, x1, y0, y1) if touching else [(x0, x1)]
-        for a, b in spans:
-            part = np.zeros_like(ink)
-            part[y0:y1, a:b] = ink[y0:y1, a:b]
+        y0, y1 = ys.min() * cell, min(h, (ys.max() + 2) * cell)
+        x0, x1 = max(0, (xs.min() - 1) * cell), min(w, (xs.max() + 2) * cell)
+        y0 = max(0, y0 - cell)
+        part = ink[y0:y1, x0:x1] * (pixels[y0:y1, x0:x1] == label)
+        rows = np.flatnonzero(part.any(axis=1))
+        cols = np.flatnonzero(part.any(axis=0))
+        if rows.size == 0:
+            continue
+        part = part[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        comps.append((label, x0 + int(cols[0]), y0 + int(rows[0]), part))
+    tallest = max(p.shape[0] for *_, p in comps)
+    # The digits' height: the median of the components that are not small marks.
+    row = float(np.median([p.shape[0] for *_, p in comps if p.shape[0] >= MIN_PART * tallest]))
+    pieces: list[_Piece] = []
+    for label, x0, y0, part in comps:
+        height, width = part.shape
+        small = height < MIN_PART * tallest or max(height, width) < 2 * MIN_PART * tallest
+        y1 = y0 + height
+        wide = width >= SPLIT_FROM * max(height, row)
+        cuts = _cuts(part.sum(axis=0), height, step) if cut and wide and not small else []
+        if not cuts:
+            pieces.append(_Piece(label, x0, x0 + width, y0, y1, small))
+            continue
+        edges = [0, *cuts, width]
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
             rows = np.flatnonzero(part[:, a:b].any(axis=1))
             if rows.size == 0:
                 continue
-            box = (a, int(rows[0]), b - a, int(rows[-1] - rows[0] + 1))
-            image = fit_to_mnist(part, box)
-            result.digits.append(DigitBox(scale_box(box, ink.shape, size), image, touching))
-    if any(d.touching for d in result.digits):
-        result.notes.append("some digits touch; they were split at the thinnest columns")
-    return result
+            pieces.append(
+                _Piece(
+                    label, x0 + a, x0 + b, y0 + int(rows[0]), y0 + int(rows[-1]) + 1, False,
+                    [], a > 0, b < width,
+                )
+            )  # fmt: skip
+    # A small mark over or against a piece goes with it; one beside the digits (a
+    # speck, a comma) is no part of any digit.
+    big = [p for p in pieces if not p.small]
+    for mark in (p for p in pieces if p.small):
+        best, host = 0, None
+        for p in big:
+            overlap = min(p.x1, mark.x1) - max(p.x0, mark.x0)
+            gap = max(p.y0 - mark.y1, mark.y0 - p.y1)
+            if overlap > best and gap <= ATTACH_GAP * p.height:
+                best, host = overlap, p
+        if host is not None:
+            host.attached.append(mark)
+    pieces = big
+    pieces.sort(key=lambda p: (p.x0 + p.x1, p.x0))
+    return pieces, pixels
+
+
+def _runs(pieces: list[_Piece]) -> list[tuple[int, int]]:
+    """Runs of neighbouring pieces that could be one digit: (first, end).
+
+    Short runs (up to :data:`MAX_RUN` pieces) and every run that is made of
+    whole components (a component cut into many pieces is still one candidate).
+    """
+    runs = []
+    tallest = max((p.height for p in pieces), default=0)
+    for i in range(len(pieces)):
+        x0, x1 = pieces[i].x0, pieces[i].x1
+        y0, y1 = pieces[i].y0, pieces[i].y1
+        runs.append((i, i + 1))
+        for j in range(i + 1, len(pieces)):
+            p = pieces[j]
+            # Separate pieces are one digit only if they overlap or nearly touch.
+            if max(x0, p.x0) - min(x1, p.x1) > JOIN_GAP * max(y1 - y0, p.height):
+                break
+            x0, x1, y0, y1 = min(x0, p.x0), max(x1, p.x1), min(y0, p.y0), max(y1, p.y1)
+            if x1 - x0 > MAX_ASPECT * tallest:
+                break
+            run = pieces[i : j + 1]
+            if x1 - x0 > MAX_ASPECT * (y1 - y0):
+                continue  # too flat for a digit so far; the next piece may add height
+            if j - i < MAX_RUN or not (run[0].cut_left or run[-1].cut_right):
+                runs.append((i, j + 1))
+    return runs
+
+
+def _merge(run: list[_Piece]) -> float:
+    """Sum over the separate components of a run (after the first, left to right)
+    of 1 less the fraction of the narrower one they overlap horizontally."""
+    spans: dict[int, list[int]] = {}
+    for p in run:
+        span = spans.setdefault(p.label, [p.x0, p.x1])
+        span[0], span[1] = min(span[0], p.x0), max(span[1], p.x1)
+    total, reach = 0.0, None
+    for x0, x1 in sorted(spans.values()):
+        if reach is not None:
+            overlap = min(reach[1], x1) - max(reach[0], x0)
+            narrower = max(1, min(reach[1] - reach[0], x1 - x0))
+            total += 1.0 - min(1.0, overlap / narrower)
+            reach = [min(reach[0], x0), max(reach[1], x1)]
+        else:
+            reach = [x0, x1]
+    return total
+
+
+def _crop(
+    ink: np.ndarray, pixels: np.ndarray, pieces: list[_Piece], first: int, end: int
+) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The ink of pieces first..end-1 alone, fitted into the model's 28 x 28."""
+    run = pieces[first:end]
+    run = run + [m for p in run for m in p.attached]
+    x0, x1 = min(p.x0 for p in run), max(p.x1 for p in run)
+    y0, y1 = min(p.y0 for p in run), max(p.y1 for p in run)
+    region = pixels[y0:y1, x0:x1]
+    mask = np.zeros(region.shape, bool)
+    for p in run:
+        mask[:, p.x0 - x0 : p.x1 - x0] |= region[:, p.x0 - x0 : p.x1 - x0] == p.label
+    part = ink[y0:y1, x0:x1] * mask
+    rows = np.flatnonzero(part.any(axis=1))
+    cols = np.flatnonzero(part.any(axis=0))
+    if rows.size == 0:
+        return None
+    box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+    return (box[0] + x0, box[1] + y0, box[2], box[3]), fit_to_mnist(part, box)
+
+
+def _candidates(ink: np.ndarray) -> tuple[list[_Piece], list[_Candidate]]:
+    """The pieces of the ink and every candidate digit made of them (capped)."""
+    step = CUT_STEP
+    while True:
+        pieces, pixels = _pieces(ink, step)
+        runs = _runs(pieces)
+        if len(runs) <= MAX_CANDIDATES or step == 0:
+            break
+        step = 0.0 if step >= 0.3 else step * 1.5  # coarser cuts, then thinnest columns only
+    if len(runs) > MAX_CANDIDATES:
+        # Keep the shortest runs: single pieces always, so every reading stays possible.
+        runs = sorted(sorted(runs, key=lambda r: r[1] - r[0])[:MAX_CANDIDATES])
+    heights = [p.height for p in pieces if not p.cut_left and not p.cut_right]
+    row_height = float(np.median(heights)) if heights else float(max(p.height for p in pieces))
+    out = []
+    for first, end in runs:
+        found = _crop(ink, pixels, pieces, first, end)
+        if found is None:
+            continue
+        box, image = found
+        run = pieces[first:end]
+        labels = {p.label for p in run}
+        # Cut out of ink it shares with pieces outside the run: touching digits.
+        touching = sum(p.label in labels for p in pieces) > len(run)
+        wide = max(0.0, box[2] / max(1, box[3]) - WIDE_FROM)
+        span = max(0.0, box[2] / row_height - SPAN_FROM)
+        out.append(_Candidate(first, end, box, image, touching, wide, span, _merge(run)))
+    return pieces, out
+
+
+def _best_path(
+    pieces: list[_Piece],
+    candidates: list[_Candidate],
+    probabilities: np.ndarray,
+    weights: Weights | None = None,
+) -> list[int]:
+    """The candidates (indices) that read the row best, left to right.
+
+    Every piece is covered once;
+    a path scores the sum of its candidates' log top probability, less
+    :data:`DIGIT_COST` each and their penalties.
+    """
+    weights = weights or Weights()
+    n = len(pieces)
+    best = [-math.inf] * (n + 1)
+    back: list[tuple[int, int] | None] = [None] * (n + 1)
+    best[0] = 0.0
+    ending: dict[int, list[int]] = {}
+    for k, c in enumerate(candidates):
+        ending.setdefault(c.end, []).append(k)
+    top = np.log(np.maximum(probabilities.max(axis=1), 1e-9)) if len(candidates) else []
+    digits = probabilities.argmax(axis=1) if len(candidates) else []
+    for end in range(1, n + 1):
+        for k in ending.get(end, []):
+            c = candidates[k]
+            score = best[c.first] + float(top[k]) - weights.cost(c, int(digits[k]))
+            if score > best[end]:
+                best[end], back[end] = score, (c.first, k)
+    path = []
+    end = n
+    while end > 0 and back[end] is not None:
+        start, k = back[end]  # type: ignore[misc]
+        if k >= 0:
+            path.append(k)
+        end = start
+    return path[::-1]
 
 
 @dataclass(kw_only=True)
@@ -148,6 +423,8 @@ class DigitReading(DigitBox):
             "confidence": round(self.prediction.confidence, 6),
             "box": list(self.box),
         }
+        if self.prediction.reason is not None:
+            entry["reason"] = self.prediction.reason
         if self.touching:
             entry["touching"] = True
         return entry
@@ -155,31 +432,108 @@ class DigitReading(DigitBox):
 
 @dataclass
 class NumberReading(Segmentation):
-    """A number read from an image: its digits left to right, classified."""
+    """A number read from an image: its digits left to right, classified.
+
+    A mark the model judges not a digit stays in :attr:`digits` at its place
+    (``prediction.rejected``; the window shows it as "?"), but not in :attr:`text`.
+    """
 
     digits: list[DigitReading] = field(default_factory=list)  # type: ignore[assignment]
 
     @property
     def text(self) -> str:
         """The number as text ("2025"), "" when there is no digit."""
-        return "".join(str(d.prediction.digit) for d in self.digits)
+        return "".join(str(d.prediction.digit) for d in self.digits if not d.prediction.rejected)
+
+    @property
+    def marks(self) -> list[DigitReading]:
+        """The marks the model judged not to be digits."""
+        return [d for d in self.digits if d.prediction.rejected]
+
+    @property
+    def left_out(self) -> int:
+        """How many marks that are not digits were left out of :attr:`text`."""
+        return len(self.marks)
 
     @property
     def touching(self) -> bool:
         return any(d.touching for d in self.digits)
 
 
+def _reduced_ink(source: ImageSource, polarity: Polarity) -> tuple[Segmentation, np.ndarray | None]:
+    """The ink of ``source``, reduced so the digits are about WORK_HEIGHT high (None: blank)."""
+    data, alpha, size = read_image(source)
+    found = ink_map(data, alpha, polarity, speck_fraction=0.02)
+    result = Segmentation(polarity=found.polarity, size=size)
+    if found.blank or found.box is None:
+        result.notes.append("no digit found")
+        return result, None
+    ink = found.ink
+    factor = max(1, found.box[3] // WORK_HEIGHT)
+    if factor > 1:
+        ink = pool_cells(ink, factor) / float(factor * factor)
+    return result, ink
+
+
+def segment(source: ImageSource, polarity: Polarity = "auto") -> Segmentation:
+    """Where the digits of a number are, without the model, for a quick count (is an
+    opened image one digit or several?): whole ink components, those that overlap
+    horizontally by half the narrower one joined.  :func:`read_number` decides
+    touching and wide digits with the model."""
+    result, ink = _reduced_ink(source, polarity)
+    if ink is None:
+        return result
+    pieces, pixels = _pieces(ink, 0.0, cut=False)
+    groups: list[list[int]] = []
+    for i, p in enumerate(pieces):
+        if groups:
+            last = pieces[groups[-1][0]]
+            x0 = min(pieces[k].x0 for k in groups[-1])
+            x1 = max(pieces[k].x1 for k in groups[-1])
+            if min(x1, p.x1) - max(x0, p.x0) > 0.5 * min(x1 - x0, p.x1 - p.x0, last.x1 - last.x0):
+                groups[-1].append(i)
+                continue
+        groups.append([i])
+    for group in groups:
+        found = _crop(ink, pixels, pieces, group[0], group[-1] + 1)
+        if found is not None:
+            result.digits.append(DigitBox(scale_box(found[0], ink.shape, result.size), found[1]))
+    return result
+
+
+def _analyse(
+    classifier: Classifier, source: ImageSource, polarity: Polarity
+) -> tuple[NumberReading, np.ndarray, list[_Piece], list[_Candidate], np.ndarray]:
+    """Ink, pieces, candidates and their probabilities: all a reading is chosen from."""
+    found, ink = _reduced_ink(source, polarity)
+    reading = NumberReading(polarity=found.polarity, size=found.size)
+    if ink is None:
+        return reading, np.zeros((1, 1), np.float32), [], [], np.zeros((0, 10), np.float32)
+    pieces, candidates = _candidates(ink)
+    if not candidates:
+        return reading, ink, pieces, [], np.zeros((0, 10), np.float32)
+    images = np.stack([c.image for c in candidates]).reshape(-1, SIZE, SIZE)
+    return reading, ink, pieces, candidates, classifier.probabilities(images)
+
+
 def read_number(
     classifier: Classifier, source: ImageSource, polarity: Polarity = "auto"
 ) -> NumberReading:
-    """Segment ``source`` into digits and classify them all in one batch."""
-    found = segment(source, polarity)
-    reading = NumberReading(polarity=found.polarity, size=found.size, notes=list(found.notes))
-    if not found.digits:
+    """Find the digits of a number in ``source`` and read them, left to right.
+
+    Raises :class:`~mnist_desktop.preprocess.ImageError` for what is not an image.
+    """
+    reading, ink, pieces, candidates, probabilities = _analyse(classifier, source, polarity)
+    if not candidates:
+        reading.notes.append("no digit found")
         return reading
-    probabilities = classifier.probabilities(np.stack([d.image for d in found.digits]))
-    for digit, row in zip(found.digits, probabilities, strict=True):
-        reading.digits.append(
-            DigitReading(digit.box, digit.image, digit.touching, prediction=classifier.verdict(row))
+    for k in _best_path(pieces, candidates, probabilities):
+        c = candidates[k]
+        box = scale_box(c.box, ink.shape, reading.size)
+        digit = DigitReading(
+            box, c.image, c.touching, prediction=classifier.verdict(probabilities[k])
         )
+        reading.digits.append(digit)
+    if reading.touching:
+        reading.notes.append("some digits touch; they were split where the model reads them best")
     return reading

@@ -140,3 +140,35 @@ def pgm(width: int, height: int, maxval: int, pixels: bytes | None = None) -> by
     """A binary PGM with any ``maxval`` (0 is invalid)."""
     body = pixels if pixels is not None else bytes(width * height)
     return f"P5\n{width} {height}\n{maxval}\n".encode() + body
+
+
+def glyph(digit: np.ndarray, height: int, stretch: float = 1.0) -> np.ndarray:
+    """A 28x28 uint8 MNIST digit cropped to its ink, scaled to ``height`` px and
+    ``stretch`` times its natural width (a wide 0 or 4: stretch > 1); float ink 0..1."""
+    rows = np.flatnonzero(digit.max(axis=1) > 0)
+    cols = np.flatnonzero(digit.max(axis=0) > 0)
+    crop = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = crop.shape
+    width = max(2, round(w * height / h * stretch))
+    img = Image.fromarray(crop).resize((width, height), Image.Resampling.BICUBIC)
+    return np.clip(np.asarray(img, dtype=np.float32) / 255.0, 0, 1)
+
+
+def compose_row(
+    glyphs: list[np.ndarray], gaps: list[int], rng: np.random.Generator, margin: int = 30
+) -> np.ndarray:
+    """Lay glyphs left to right, ``gaps[i]`` px between glyph i and i + 1 (negative:
+    they overlap, so their strokes touch or cross), at slightly varying heights;
+    the ink (0..1) of the row with a margin around it."""
+    tallest = max(g.shape[0] for g in glyphs)
+    height = tallest + tallest // 5 + 2 * margin
+    width = sum(g.shape[1] for g in glyphs) + sum(max(0, g) for g in gaps) + 2 * margin
+    canvas = np.zeros((height, width), np.float32)
+    x = margin
+    for i, g in enumerate(glyphs):
+        y = margin + int(rng.integers(0, height - 2 * margin - g.shape[0] + 1))
+        region = canvas[y : y + g.shape[0], x : x + g.shape[1]]
+        np.maximum(region, g, out=region)
+        x += g.shape[1] + (gaps[i] if i < len(gaps) else 0)
+    cols = np.flatnonzero(canvas.max(axis=0) > 0)
+    return canvas[:, : cols[-1] + 1 + margin]
