@@ -327,20 +327,21 @@ def test_quitting_during_an_import_returns_at_once(
 
 
 def test_quitting_during_a_folder_run_returns_at_once(qtbot, window, tmp_path, monkeypatch, gate):
-    from mnist_desktop.gui import folder
 
     for i in range(5):
         Image.new("L", (28, 28), 255 * (i % 2)).save(tmp_path / f"{i}.png")
-    real = folder.classify_files
+    from mnist_desktop import files
+
+    real = files.preprocess
     seen = []
 
-    def slow(classifier, paths, batch):
-        seen.append(paths[0])
+    def slow(path, polarity="auto"):
+        seen.append(path)
         if len(seen) == 2:
             gate.wait()  # a decode that takes forever
-        return real(classifier, paths, batch)
+        return real(path, polarity)
 
-    monkeypatch.setattr(folder, "classify_files", slow)
+    monkeypatch.setattr(files, "preprocess", slow)  # the decode of one file
     dialog = window.classify_folder(str(tmp_path))
     quit_and_finish(qtbot, window, gate)
     assert len(seen) == 2, "the run stopped at the next file"
@@ -348,20 +349,21 @@ def test_quitting_during_a_folder_run_returns_at_once(qtbot, window, tmp_path, m
 
 
 def test_cancel_stops_a_folder_run_between_files(qtbot, window, tmp_path, monkeypatch, gate):
-    from mnist_desktop.gui import folder
 
     for i in range(5):
         Image.new("L", (28, 28), 0).save(tmp_path / f"{i}.png")
-    real = folder.classify_files
+    from mnist_desktop import files
+
+    real = files.preprocess
     seen = []
 
-    def slow(classifier, paths, batch):
-        seen.append(paths[0])
+    def slow(path, polarity="auto"):
+        seen.append(path)
         if len(seen) == 2:
             gate.wait()
-        return real(classifier, paths, batch)
+        return real(path, polarity)
 
-    monkeypatch.setattr(folder, "classify_files", slow)
+    monkeypatch.setattr(files, "preprocess", slow)  # the decode of one file
     dialog = window.classify_folder(str(tmp_path))
     assert gate.reached.wait(TIMEOUT / 1000)
     button = dialog.cancel_button
