@@ -278,7 +278,10 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
     cell = max(1, -(-max(lum.shape) // 32))
     grid = _block_mean(lum, cell)
     # Tones from pixels: averaging cells blends paper and ink at every edge.
-    tones = _two_tones(_subsample(lum))
+    # With the polarity given and most cells one exact value (the canvas),
+    # that value is the paper: no tones to look for.
+    flat = polarity != "auto" and _median(np.abs(grid - _median(grid))) == 0
+    tones = None if flat else _two_tones(_subsample(lum))
     if tones is not None:
         low, high, low_spread, high_spread = tones
         # Paper is the tone of the larger area unless the two are close; then
@@ -490,14 +493,11 @@ def ink_map(
     # neighbouring pixels differ by (ink changes only at its edges, noise
     # everywhere; a blurred or upscaled digit is smooth), whichever is less.
     sample = _subsample(ink)
-    tones = _two_tones(sample)
-    noise = (
-        tones[2]
-        if tones
-        else min(  # the paper is the dark tone of the ink map
-            _median(np.abs(sample - _median(sample))) * 1.4826, _neighbour_noise(ink)
-        )
-    )
+    noise = _median(np.abs(sample - _median(sample))) * 1.4826
+    if noise > 0:  # 0: most pixels are one exact value (a canvas, a clean scan)
+        tones = _two_tones(sample)
+        # The paper is the dark tone of the ink map.
+        noise = tones[2] if tones else min(noise, _neighbour_noise(ink))
     if rgb is not None:
         # Coloured ink (a blue ballpoint) differs from paper in hue too.
         ink = np.maximum(ink, _chroma_distance(rgb, lum))
