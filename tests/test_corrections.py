@@ -27,8 +27,10 @@ from mnist_desktop.corrections import (
 )
 from tests.helpers.zips import (
     corrupt_deflate_zip,
+    labels_csv,
     lying_zip,
     many_rows_zip,
+    png,
     shared_source_zip,
 )
 
@@ -39,20 +41,6 @@ def digit_input(seed: int) -> np.ndarray:
     x = rng.random((28, 28)).astype(np.float32)
     x[:4] = 0.0
     return x
-
-
-def png(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def labels_csv(rows: list[list[object]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(HEADER)
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def make_zip(path, files: dict[str, bytes | str]) -> None:
