@@ -471,6 +471,14 @@ def _blank(ink: np.ndarray, polarity: str) -> InkMap:
     return InkMap(np.zeros_like(ink), True, polarity, None)
 
 
+def _split(ink: np.ndarray, noise: float) -> tuple[float, float]:
+    """(threshold, floor) of normalised ink with this noise: Otsu's threshold
+    separates strokes from paper; below the floor is paper texture or sensor
+    noise, above it the soft (anti-aliased) edges of strokes are kept."""
+    threshold = _otsu(ink[:: 1 + ink.shape[0] // 256, :: 1 + ink.shape[1] // 256])
+    return threshold, min(threshold * 0.5, 3.0 * noise + 0.01)
+
+
 def ink_map(
     data: np.ndarray,
     alpha: np.ndarray | None = None,
@@ -507,10 +515,7 @@ def ink_map(
     if peak < max(MIN_CONTRAST, 6.0 * noise):
         return _blank(ink, name)
     ink /= peak
-    threshold = _otsu(ink[:: 1 + ink.shape[0] // 256, :: 1 + ink.shape[1] // 256])
-    # Below the noise floor is paper texture or sensor noise; above it, keep
-    # the soft (anti-aliased) values.
-    floor = min(threshold * 0.5, 3.0 * noise / peak + 0.01)
+    threshold, floor = _split(ink, noise / peak)
     mask = ink > threshold
     if polarity != "light":
         # Paper may be ruled or squared, a form printed with boxes; a drawing
@@ -526,8 +531,7 @@ def ink_map(
                 return _blank(ink, name)
             ink /= left
             peak *= left
-            threshold = _otsu(ink[:: 1 + ink.shape[0] // 256, :: 1 + ink.shape[1] // 256])
-            floor = min(threshold * 0.5, 3.0 * noise / peak + 0.01)
+            threshold, floor = _split(ink, noise / peak)
             mask = ink > threshold
 
     # Group the ink into components on a coarse grid; drop specks.
