@@ -628,7 +628,8 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, floor: float) -> tuple[np.n
     box), and a single one is if it runs edge to edge.  A line is erased where
     no stroke crosses it; where a stroke runs through (ink just before and
     after the band), the band is kept, so the digit keeps its stroke.
-    Returns new (ink, mask) arrays; the inputs are not changed.
+    Returns (ink, mask): new arrays if a line was erased, else the inputs
+    themselves; the inputs are never changed.
     """
     rows, cols = _bands(mask), _bands(mask.T)
     if not rows and not cols:
@@ -642,14 +643,15 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, floor: float) -> tuple[np.n
     rest = mask & ~in_rows[:, None] & ~in_cols[None, :]
     # A few stray pixels (noise, dust) are no "other ink".
     alone = rest.sum() < max(4, 0.001 * h * w)
-    ink, mask = ink.copy(), mask.copy()
-    for bands, ink_v, mask_v, rest_v in ((rows, ink, mask, rest), (cols, ink.T, mask.T, rest.T)):
-        length = mask_v.shape[1]
+    copied = False  # the inputs are copied only when a line is erased
+    for bands, across in ((rows, False), (cols, True)):
+        rest_v = rest.T if across else rest
+        length = rest_v.shape[1]
         if not alone:
             # Where the other ink lies along the bands, specks aside.
             along = np.percentile(rest_v.nonzero()[1], (0.5, 99.5))
         for a, b in bands:
-            span = mask_v[a:b].any(axis=0).nonzero()[0]
+            span = (mask.T if across else mask)[a:b].any(axis=0).nonzero()[0]
             if alone:
                 if len(rows) + len(cols) == 1 and span[-1] - span[0] + 1 < LINE_ALONE * length:
                     continue  # a lone stroke: a 1 or a dash, not a line across the page
@@ -658,7 +660,9 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, floor: float) -> tuple[np.n
                 and span[-1] >= along[-1] + LINE_OVERHANG * length
             ):
                 continue  # a stroke of the digit, not a line
-            _erase_band(ink_v, mask_v, a, b, floor)
+            if not copied:
+                ink, mask, copied = ink.copy(), mask.copy(), True
+            _erase_band(ink.T if across else ink, mask.T if across else mask, a, b, floor)
     return ink, mask
 
 
