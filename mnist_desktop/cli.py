@@ -299,6 +299,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         pen_dir=args.pen,
         pen_variants=args.pen_variants,
         synthetic_marks=args.marks,
+        outlier_weight=args.outlier_weight,
         init=args.init,
     )
     print(f"training; the model will be written to {out}", flush=True)
@@ -435,6 +436,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--marks", type=int, default=6000, help="synthetic non-digit marks (default: 6000)"
+    )
+    p.add_argument(
+        "--outlier-weight",
+        type=float,
+        default=0.5,
+        help="loss weight of the letters and marks taught as 'not a digit' (default: 0.5)",
     )
     p.add_argument(
         "--init", metavar="MODEL", help="start from this trained .keras model (fine-tune it)"
