@@ -10,7 +10,7 @@ object, so it runs headless (training, benchmarks) as well as in the window.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +59,15 @@ def segment_pen(color: QColor | Qt.GlobalColor, stroke_width: float, pressure: f
 
 def paint_stroke(painter: QPainter, stroke: Stroke, color: QColor | Qt.GlobalColor) -> None:
     """Paint one stroke (a dot for a single point) with round caps and joins."""
+    for _ in paint_pieces(painter, stroke, color):
+        pass
+
+
+def paint_pieces(
+    painter: QPainter, stroke: Stroke, color: QColor | Qt.GlobalColor, chunk: int = PATH_CHUNK
+) -> Iterator[None]:
+    """:func:`paint_stroke` piece by piece (``chunk`` points at a time), pausing
+    after each, so that a long drawing can be painted in slices between events."""
     points = stroke.points
     if len(points) == 1 or all(p[:2] == points[0][:2] for p in points):
         x, y, pressure = points[0]
@@ -68,16 +77,19 @@ def paint_stroke(painter: QPainter, stroke: Stroke, color: QColor | Qt.GlobalCol
     if all(p[2] == points[0][2] for p in points):
         # Constant pressure (a mouse): paths, so overlapping segments blend cleanly.
         painter.setPen(_pen(color, _segment_width(stroke.width, points[0][2])))
-        for start in range(0, len(points) - 1, PATH_CHUNK):
-            chunk = points[start : start + PATH_CHUNK + 1]
-            path = QPainterPath(QPointF(chunk[0][0], chunk[0][1]))
-            for x, y, _ in chunk[1:]:
+        for start in range(0, len(points) - 1, chunk):
+            piece = points[start : start + chunk + 1]
+            path = QPainterPath(QPointF(piece[0][0], piece[0][1]))
+            for x, y, _ in piece[1:]:
                 path.lineTo(x, y)
             painter.drawPath(path)
+            yield
         return
-    for (x0, y0, p0), (x1, y1, p1) in zip(points[:-1], points[1:], strict=True):
+    for i, ((x0, y0, p0), (x1, y1, p1)) in enumerate(zip(points[:-1], points[1:], strict=True)):
         painter.setPen(_pen(color, _segment_width(stroke.width, (p0 + p1) / 2)))
         painter.drawLine(QPointF(x0, y0), QPointF(x1, y1))
+        if i % chunk == chunk - 1:
+            yield
 
 
 def canvas_painter(image: QImage) -> QPainter:

@@ -163,6 +163,6 @@ def test_verdict_reasons_and_json():
 def test_csv_cells_that_start_a_formula_are_neutralised():
     from mnist_desktop.csvcells import safe_cell
 
-    assert safe_cell("=HYPERLINK(\"x\").png") == "'=HYPERLINK(\"x\").png"
+    assert safe_cell('=HYPERLINK("x").png') == '\'=HYPERLINK("x").png'
     assert [safe_cell(c) for c in ("+1", "-2", "@a", "\tx")] == ["'+1", "'-2", "'@a", "'\tx"]
     assert safe_cell("digit.png") == "digit.png" and safe_cell(-1.5) == -1.5

@@ -6,8 +6,10 @@ widget's size or the screen's DPI, as vector strokes and as a greyscale raster
 (white ink on black, the model's polarity) that is updated segment by segment
 while the pen moves.  On screen the strokes are rendered from the vectors in
 the palette's colours at the screen's resolution, so they are crisp at any
-scale and follow light and dark themes; that rendering is cached and extended
-segment by segment too.
+scale and follow light and dark themes; that rendering is kept by
+:class:`~mnist_desktop.gui.inklayer.InkLayer` and extended segment by segment
+too, and each recent drawing's raster is kept, so neither an undo nor a
+resize re-strokes a long drawing while the window waits.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from mnist_desktop.raster import (
     segment_pen,
 )
 
+from .inklayer import DrawingCache, InkLayer
 from .qtimage import qimage_to_gray, rgba_to_qimage
 
 __all__ = ["CANVAS_SIZE", "DEFAULT_PEN_WIDTH", "CanvasState", "DrawingCanvas", "Stroke"]
@@ -101,18 +104,21 @@ class DrawingCanvas(QWidget):
         self.pen_width = DEFAULT_PEN_WIDTH
         self._state = CanvasState()
         self._raster = render_strokes(())
+        # Each recent drawing's raster, untouched by the pen (it paints on a copy).
+        self._rasters = DrawingCache(16)
+        self._rasters.put((), (1,), render_strokes(()))
         self._qimage: QImage | None = None  # the opened image, ready to paint
         self._boxes: list[tuple[QRectF, str]] = []  # digits found, in canvas coordinates
         self._muted_boxes: list[bool] = []  # which of them are no digit
         self._selected_box = -1
         self._current: list[tuple[float, float, float]] | None = None
         self._current_width = float(self.pen_width)
+        self._drawn: Stroke | None = None  # the stroke just finished, being committed
         # The ink as shown, at screen resolution: painting thick anti-aliased
-        # vector strokes costs milliseconds a frame, blitting this image a
-        # fraction of one.  The pen adds each segment to it as it moves; it is
-        # redrawn from the vectors when the state, size, DPI or palette change.
-        self._ink_layer: QImage | None = None
-        self._ink_key: tuple = ()
+        # vector strokes costs milliseconds a frame (seconds for a long
+        # scribble), blitting this image a fraction of one.
+        self._ink = InkLayer(self)
+        self._ink.changed.connect(self.update)
 
     # -- state -------------------------------------------------------------
     def state(self) -> CanvasState:
@@ -141,14 +147,42 @@ class DrawingCanvas(QWidget):
         return self._state.columns
 
     def _apply(self, state: CanvasState) -> None:
-        self._current = None  # an undo or a clear mid-stroke ends the stroke
-        self._state = state
+        if self._current is not None:
+            self._ink.drop_live()  # an undo or a clear mid-stroke ends the stroke
+        self._current = None
+        before, self._state = self._state, state
         self._boxes = []
-        self._raster = render_strokes(state.strokes, columns=state.columns)
+        self._raster = self._raster_of(state, before)
         self._qimage = rgba_to_qimage(state.image) if state.image is not None else None
-        self._ink_layer = None
+        if self._drawn is not None and state.strokes and state.strokes[-1] is self._drawn:
+            self._ink.end_stroke(state.strokes)  # the pen already drew it on screen
+        self._drawn = None
         self.update()
         self.state_changed.emit()
+
+    def _raster_of(self, state: CanvasState, before: CanvasState) -> QImage:
+        """The model's raster of ``state``: kept, or ``before``'s plus one new stroke,
+        or painted afresh; a copy, for the pen to paint on."""
+        key = (state.columns,)
+        raster = self._rasters.get(state.strokes, key)
+        if raster is None:
+            base = self._rasters.get(before.strokes, key)
+            new = state.strokes[len(before.strokes) :]
+            if (
+                base is not None
+                and len(new) == 1
+                and all(a is b for a, b in zip(before.strokes, state.strokes, strict=False))
+            ):
+                # One stroke more (the usual case): painted over the kept raster,
+                # the same pixels as painting them all, in order.
+                raster = base.copy()
+                painter = canvas_painter(raster)
+                paint_stroke(painter, new[0], Qt.GlobalColor.white)
+                painter.end()
+            else:
+                raster = render_strokes(state.strokes, columns=state.columns)
+            self._rasters.put(state.strokes, key, raster)
+        return raster.copy()
 
     def _push(self, after: CanvasState, text: str) -> None:
         self.undo_stack.push(_SetState(self, self._state, after, text))
@@ -194,6 +228,10 @@ class DrawingCanvas(QWidget):
         image = render_strokes(self._state.strokes, CANVAS_SIZE, self.columns)
         image.invertPixels()
         return image
+
+    def shutdown(self) -> None:
+        """Stop painting a long drawing's ink in slices (quitting)."""
+        self._ink.shutdown()
 
     # -- digits found (number mode) ------------------------------------------
     def set_boxes(
@@ -263,9 +301,9 @@ class DrawingCanvas(QWidget):
             # Drawing over an opened image starts a new drawing.
             self._raster = render_strokes((), columns=self.columns)
             self._qimage = None
-            self._ink_layer = None
         self._boxes = []
         x, y = self._to_canvas(pos)
+        self._ink.begin_stroke(self._state.strokes)
         self._current = [(x, y, pressure)]
         self._current_width = float(self.pen_width)
         self._paint_segment(None, self._current[0])
@@ -290,6 +328,7 @@ class DrawingCanvas(QWidget):
             return
         stroke = Stroke(tuple(self._current), self._current_width)
         self._current = None
+        self._drawn = stroke
         self.add_stroke(stroke)
         self.stroke_finished.emit()
 
@@ -297,30 +336,26 @@ class DrawingCanvas(QWidget):
         if self._current is not None:
             self._apply(self._state)
 
-    def _ensure_ink_layer(self, rect: QRectF, ink: QColor) -> QImage:
+    def _ink_image(self, rect: QRectF, ink: QColor) -> QImage:
         dpr = self.devicePixelRatioF()
-        key = (round(rect.width() * dpr), round(rect.height() * dpr), ink.rgba())
-        if self._ink_layer is None or key != self._ink_key:
-            layer = QImage(
-                max(1, key[0]), max(1, key[1]), QImage.Format.Format_ARGB32_Premultiplied
-            )
-            layer.fill(Qt.GlobalColor.transparent)
-            self._ink_layer, self._ink_key = layer, key
-            painter = canvas_painter(layer)
-            over_image = self._current is not None and self._state.image is not None
-            for stroke in () if over_image else self._state.strokes:
-                paint_stroke(painter, stroke, ink)
-            if self._current:
-                paint_stroke(painter, Stroke(tuple(self._current), self._current_width), ink)
-            painter.end()
-        return self._ink_layer
+        key = (max(1, round(rect.width() * dpr)), max(1, round(rect.height() * dpr)), ink.rgba())
+        live = None
+        if self._current is not None:
+            live = Stroke(tuple(self._current), self._current_width)
+        return self._ink.image(self._state.strokes, key, live, self._raster_as_alpha)
+
+    def _raster_as_alpha(self) -> QImage:
+        """The model's raster as ink coverage: a stand-in while the ink is painted."""
+        alpha = self._raster.copy()
+        alpha.reinterpretAsFormat(QImage.Format.Format_Alpha8)
+        return alpha
 
     def _paint_segment(self, a, b) -> None:
         """Add one pen segment (a dot when ``a`` is None) to the model's raster
-        and to the ink layer shown on screen, when there is one to add to."""
+        and to the ink shown on screen, when there is one to add to."""
         targets = [(self._raster, QColor(Qt.GlobalColor.white))]
-        if self._ink_layer is not None:
-            targets.append((self._ink_layer, QColor.fromRgba(self._ink_key[2])))
+        if self._ink.current() is not None:
+            targets.append((self._ink.current(), self._ink.color()))
         for image, color in targets:
             painter = canvas_painter(image)
             painter.setPen(segment_pen(color, self._current_width, b[2]))
@@ -401,7 +436,7 @@ class DrawingCanvas(QWidget):
             target.moveCenter(rect.center())
             painter.drawImage(target, self._qimage)
         ink = palette.color(QPalette.ColorRole.Text)
-        painter.drawImage(rect, self._ensure_ink_layer(rect, ink))
+        painter.drawImage(rect, self._ink_image(rect, ink))
         if self._boxes and self._current is None:
             self._paint_boxes(painter, palette)
         if self.is_empty():

@@ -497,6 +497,7 @@ class MainWindow(QMainWindow):
             dialog.shutdown(until)
         self.exchange.shutdown(until)
         self.stop_worker(until)
+        self.canvas.shutdown()
 
     def _new_id(self) -> int:
         self._next_id += 1

@@ -123,3 +123,26 @@ def number_strokes(
     for i, ch in enumerate(text):
         out += digit_strokes(int(ch), size, (left + i * spacing, 140.0), slant)
     return out
+
+
+def scribble(points: int, seed: int = 0, margin: float = 20.0) -> list[tuple[float, float]]:
+    """One long mouse scribble of ``points`` points (canvas pixels): a wandering
+    line of 0.5-2 px steps that bounces off the canvas's edges, as someone
+    colouring in a shape draws it without lifting the pen."""
+    rng = np.random.default_rng(seed)
+    turns = rng.normal(0, 0.35, points)
+    steps = rng.uniform(0.5, 2.0, points)
+    low, high = margin, 280 - margin
+    x = y = 140.0
+    angle = 0.0
+    path = []
+    for turn, step in zip(turns, steps, strict=True):
+        angle += turn
+        x += step * math.cos(angle)
+        y += step * math.sin(angle)
+        if not low < x < high:
+            angle, x = math.pi - angle, min(max(x, low), high)
+        if not low < y < high:
+            angle, y = -angle, min(max(y, low), high)
+        path.append((x, y))
+    return path
