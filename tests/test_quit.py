@@ -2,7 +2,7 @@
 background job is stuck: the process ends cleanly, never aborts or hangs.
 
 Each case runs the whole app in a child process (tests/helpers/quit_child.py);
-how long quitting takes is measured by benchmarks/quit.py."""
+how long quitting takes is measured by benchmarks/store_safety.py."""
 
 from __future__ import annotations
 

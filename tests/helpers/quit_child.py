@@ -6,7 +6,7 @@ JOB: ``idle``, ``folder`` (classify PATH, a folder, with a decode that never
 ends), ``import`` (import PATH, a zip, held forever at its fifth row) or
 ``finetune`` (reading MNIST never ends).  Prints ``quit <wall-clock time>``
 when it calls ``app.quit()``, then exits through :func:`mnist_desktop.app.run`
-as the real app does.  Used by tests/test_quit.py and benchmarks/quit.py.
+as the real app does.  Used by tests/test_quit.py and benchmarks/store_safety.py.
 """
 
 from __future__ import annotations
