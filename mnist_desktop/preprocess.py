@@ -61,6 +61,11 @@ MIN_EXTENT = 0.02
 """Ink spanning less than this fraction of the image's longer side, or less
 than 4 pixels, is a speck or a dot, not a digit (a 60 px digit in a 2000 px
 photo is 0.03)."""
+OWN_PAPER_INK = 0.005
+"""Share of the opaque pixels of a partly transparent image that must differ
+in tone from the rest (by half the range), away from the transparent part, for
+them to be ink on paper of their own, rather than the strokes of a
+transparent drawing."""
 
 
 @dataclass
@@ -183,7 +188,10 @@ def _composite(data: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, 
 
     Ink on a transparent layer may be black or white; compositing both on white
     would erase white ink, so the background is chosen opposite to the
-    (alpha-weighted) brightness of what is drawn.  Returns (luminance, RGB or None).
+    (alpha-weighted) brightness of what is drawn.  But when what is opaque
+    holds strokes of another tone, it is a drawing with paper of its own (a
+    black canvas with a white digit, saved with a transparent margin): the
+    margin then takes the tone of that paper.  Returns (luminance, RGB or None).
     """
     rgb = data if data.ndim == 3 else None
     lum = _luminance(data)
@@ -192,7 +200,9 @@ def _composite(data: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, 
         content = float(np.median(opaque)) if opaque.size else 0.0
         background = 1.0 if content < 0.5 else 0.0
         clear = alpha < 0.02
-        if clear.any() and not ((alpha > 0.02) & (alpha < 0.98)).any():
+        if _own_paper(lum, alpha > 0.5, clear, content):
+            background = content  # (the margin's colour, transparent, says nothing)
+        elif clear.any() and not ((alpha > 0.02) & (alpha < 0.98)).any():
             # All-or-nothing alpha (a GIF or palette PNG with a transparent
             # colour): the colour keyed out was the paper, unless it is the ink's.
             key = float(np.median(lum[clear]))
@@ -202,6 +212,20 @@ def _composite(data: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, 
         if rgb is not None:
             rgb = rgb * alpha[..., None] + background * (1.0 - alpha[..., None])
     return lum.astype(np.float32, copy=False), rgb
+
+
+def _own_paper(lum: np.ndarray, opaque: np.ndarray, clear: np.ndarray, tone: float) -> bool:
+    """Whether the opaque part of an image is a drawing with paper of its own:
+    mostly ``tone``, holding ink of another tone away from the transparent part
+    (a stroke's own anti-aliased edge lies against the transparent part)."""
+    area = max(1, int(opaque.sum()))
+    if int((opaque & (np.abs(lum - tone) < 0.1)).sum()) < 0.5 * area:
+        return False  # no flat paper: the tones of anti-aliased strokes
+    other = opaque & (np.abs(lum - tone) > 0.5)
+    count = int(other.sum())
+    if count < OWN_PAPER_INK * area:
+        return False
+    return int((other & _dilate(clear)).sum()) <= 0.2 * count
 
 
 def _quadratic_terms(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -335,11 +359,35 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
     return full, sign
 
 
-def _chroma_distance(rgb: np.ndarray, lum: np.ndarray) -> np.ndarray:
-    """How far each pixel's colour (not brightness) is from the paper's colour."""
+def _chroma_distance(rgb: np.ndarray, lum: np.ndarray, ink: np.ndarray, noise: float) -> np.ndarray:
+    """How far each pixel's colour (not brightness) is from the paper's colour there.
+
+    The paper's colour may change across a photo (warm light at the top,
+    daylight at the bottom): it is a quadratic in x and y fitted, like the
+    paper's brightness, to cells without ink (``ink``: the brightness ink, of
+    this ``noise``), or one median colour when too few cells are free of ink.
+    """
     chroma = rgb - lum[..., None]
-    paper = np.median(chroma.reshape(-1, 3)[:: max(1, chroma.size // 3 // 4096)], axis=0)
-    return np.sqrt(((chroma - paper) ** 2).sum(axis=-1))
+    cell = max(1, -(-max(lum.shape) // 32))
+    cells = _block_mean(chroma, cell)
+    free = (_block_mean(ink, cell) < max(3.0 * noise, 0.04)).ravel()
+    gh, gw = cells.shape[:2]
+    if gh < 4 or gw < 4 or free.sum() < 12:
+        paper = np.median(chroma.reshape(-1, 3)[:: max(1, chroma.size // 3 // 4096)], axis=0)
+        return np.sqrt(((chroma - paper) ** 2).sum(axis=-1))
+    ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
+    terms = _quadratic_terms(ys.ravel() / gh - 0.5, xs.ravel() / gw - 0.5)
+    coef, *_ = np.linalg.lstsq(terms[free], cells.reshape(-1, 3)[free], rcond=None)
+    h, w = lum.shape
+    yy = (np.arange(h, dtype=np.float32) / cell / gh - 0.5)[:, None]
+    xx = (np.arange(w, dtype=np.float32) / cell / gw - 0.5)[None, :]
+    c = coef.astype(np.float32)
+    out = np.zeros((h, w), np.float32)
+    for k in range(3):
+        paper = c[0, k] + c[1, k] * xx + c[2, k] * yy + c[3, k] * xx * xx
+        paper = paper + c[4, k] * xx * yy + c[5, k] * yy * yy
+        out += (chroma[..., k] - paper) ** 2
+    return np.sqrt(out)
 
 
 _LEVELS = np.arange(256, dtype=np.float64)
@@ -508,7 +556,7 @@ def ink_map(
         noise = tones[2] if tones else min(noise, _neighbour_noise(ink))
     if rgb is not None:
         # Coloured ink (a blue ballpoint) differs from paper in hue too.
-        ink = np.maximum(ink, _chroma_distance(rgb, lum))
+        ink = np.maximum(ink, _chroma_distance(rgb, lum, ink, noise))
     np.maximum(ink, 0.0, out=ink)
     name = "light" if sign > 0 else "dark"
     peak = float(ink.max())
