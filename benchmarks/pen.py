@@ -1,6 +1,7 @@
 """Pen drawings of writers the model never saw, and things that are no digit.
 
     python benchmarks/pen.py [--engine litert|keras] [--model PATH] [--letters N]
+    python benchmarks/pen.py --writers-from RUN/mnist_cnn.json --out OTHER.json  # the bundled model
 
 Reads the pen strokes set (``../shared/data/pen``) and the held-out writers
 recorded in the model's card, draws each of their digits through the canvas's
@@ -93,11 +94,18 @@ def main() -> int:
     parser.add_argument("--mnist", default=str(ROOT.parent / "shared/data/mnist"))
     parser.add_argument("--letters", type=int, default=600, help="held-out letters drawn (sampled)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/pen.json"))
+    parser.add_argument(
+        "--writers-from",
+        metavar="CARD",
+        help="the held-out writers named in this model card (.json): to measure a model "
+        "trained without pen data on the same writers",
+    )
     args = parser.parse_args()
 
     started = time.time()
     clf = load_classifier(args.engine, args.model)
-    held = set(clf.card.get("pen", {}).get("held_out_writers", []))
+    card = json.loads(Path(args.writers_from).read_text()) if args.writers_from else clf.card
+    held = set(card.get("pen", {}).get("held_out_writers", []))
     if not held:
         print("the model's card names no held-out pen writers; train it with --pen")
         return 2
