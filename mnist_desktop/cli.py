@@ -300,6 +300,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         pen_variants=args.pen_variants,
         synthetic_marks=args.marks,
         outlier_weight=args.outlier_weight,
+        mnist_weight=args.mnist_weight,
         init=args.init,
     )
     print(f"training; the model will be written to {out}", flush=True)
@@ -442,6 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.5,
         help="loss weight of the letters and marks taught as 'not a digit' (default: 0.5)",
+    )
+    p.add_argument(
+        "--mnist-weight",
+        type=float,
+        default=1.0,
+        help="loss weight of each MNIST digit, the pen digits weighing 1 (default: 1)",
     )
     p.add_argument(
         "--init", metavar="MODEL", help="start from this trained .keras model (fine-tune it)"

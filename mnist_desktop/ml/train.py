@@ -54,6 +54,9 @@ class TrainConfig:
     synthetic_marks: int = 6000
     outlier_weight: float = 0.5
     """Weight of the outliers' uniform-target loss (Hendrycks et al. use 0.5)."""
+    mnist_weight: float = 1.0
+    """Loss weight of each MNIST training digit (the pen digits weigh 1): above 1,
+    the mix leans towards MNIST's handwriting."""
     max_digit_rejection: float = 0.005
     """The "not a digit" threshold is the highest that rejects at most this
     share of held-out writers' digits (and a fifth of it of MNIST validation)."""
@@ -144,7 +147,7 @@ def prepare(data: Mnist, config: TrainConfig) -> Prepared:
     y_all = data.y_train.astype(np.int32)
     train_idx, val_idx = split_validation(y_all, config.validation_size, config.split_seed)
     x_train, y_train = x_all[train_idx], _one_hot(y_all[train_idx])
-    w_train = np.ones(len(x_train), np.float32)
+    w_train = np.full(len(x_train), config.mnist_weight, np.float32)
     pen = pen_card = None
     if config.pen_dir:
         extra_x, extra_y, extra_w, pen, pen_card = _prepare_pen(config)
@@ -464,6 +467,7 @@ def train(
         "epochs": config.epochs,
         "batch_size": config.batch_size,
         "learning_rate": config.learning_rate,
+        "mnist_weight": config.mnist_weight,
         "seed": config.seed,
         "split_seed": config.split_seed,
         "augmentation": config.augment,
