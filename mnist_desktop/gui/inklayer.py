@@ -200,10 +200,6 @@ class InkLayer(QObject):
         if self._live:
             self._image, self._live = None, False
 
-    def reset(self) -> None:
-        """Forget the shown image (the next :meth:`image` finds or paints one)."""
-        self._image, self._live = None, False
-
     # -- quitting ------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop painting in slices (quitting)."""
