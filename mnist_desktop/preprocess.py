@@ -232,6 +232,25 @@ def _quadratic_terms(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1)
 
 
+def _grid_terms(gh: int, gw: int) -> np.ndarray:
+    """The quadratic's terms at each cell of a gh x gw grid (coordinates -0.5..0.5)."""
+    ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
+    return _quadratic_terms(ys.ravel() / gh - 0.5, xs.ravel() / gw - 0.5)
+
+
+def _surface(
+    coef: np.ndarray, shape: tuple[int, int], cell: int, grid: tuple[int, int]
+) -> np.ndarray:
+    """A quadratic fitted on a grid of ``cell``-pixel cells (``coef`` from
+    :func:`_grid_terms`), evaluated at every pixel of an image of ``shape``."""
+    h, w = shape
+    gh, gw = grid
+    yy = (np.arange(h, dtype=np.float32) / cell / gh - 0.5)[:, None]
+    xx = (np.arange(w, dtype=np.float32) / cell / gw - 0.5)[None, :]
+    c = coef.astype(np.float32)
+    return c[0] + c[1] * xx + c[2] * yy + c[3] * xx * xx + c[4] * xx * yy + c[5] * yy * yy
+
+
 def _subsample(values: np.ndarray) -> np.ndarray:
     """A few thousand pixels of a 2-D array on a regular lattice; an odd stride
     never lines up with 8 x 8 JPEG blocks."""
@@ -335,9 +354,7 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
     if gh < 4 or gw < 4 or paper.sum() < 12 or _spread(grid[paper]) < 0.01:
         # Flat paper (a canvas, a scan, MNIST): a constant is exact and cheaper.
         return level, sign
-    ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
-    ys, xs = ys / gh - 0.5, xs / gw - 0.5
-    terms = _quadratic_terms(ys.ravel(), xs.ravel())
+    terms = _grid_terms(gh, gw)
     values = grid.ravel()
     surface = np.full(values.shape, level, dtype=np.float32)
     coef = None
@@ -350,13 +367,7 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
         noise = _median(np.abs(values[keep] - surface[keep])) * 1.4826
     if coef is None:
         return level, sign
-    # Evaluate the fitted quadratic at full resolution.
-    h, w = lum.shape
-    yy = (np.arange(h, dtype=np.float32) / cell / gh - 0.5)[:, None]
-    xx = (np.arange(w, dtype=np.float32) / cell / gw - 0.5)[None, :]
-    c = coef.astype(np.float32)
-    full = c[0] + c[1] * xx + c[2] * yy + c[3] * xx * xx + c[4] * xx * yy + c[5] * yy * yy
-    return full, sign
+    return _surface(coef, lum.shape, cell, (gh, gw)), sign
 
 
 def _chroma_distance(rgb: np.ndarray, lum: np.ndarray, ink: np.ndarray, noise: float) -> np.ndarray:
@@ -375,18 +386,10 @@ def _chroma_distance(rgb: np.ndarray, lum: np.ndarray, ink: np.ndarray, noise: f
     if gh < 4 or gw < 4 or free.sum() < 12:
         paper = np.median(chroma.reshape(-1, 3)[:: max(1, chroma.size // 3 // 4096)], axis=0)
         return np.sqrt(((chroma - paper) ** 2).sum(axis=-1))
-    ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
-    terms = _quadratic_terms(ys.ravel() / gh - 0.5, xs.ravel() / gw - 0.5)
-    coef, *_ = np.linalg.lstsq(terms[free], cells.reshape(-1, 3)[free], rcond=None)
-    h, w = lum.shape
-    yy = (np.arange(h, dtype=np.float32) / cell / gh - 0.5)[:, None]
-    xx = (np.arange(w, dtype=np.float32) / cell / gw - 0.5)[None, :]
-    c = coef.astype(np.float32)
-    out = np.zeros((h, w), np.float32)
+    coef, *_ = np.linalg.lstsq(_grid_terms(gh, gw)[free], cells.reshape(-1, 3)[free], rcond=None)
+    out = np.zeros(lum.shape, np.float32)
     for k in range(3):
-        paper = c[0, k] + c[1, k] * xx + c[2, k] * yy + c[3, k] * xx * xx
-        paper = paper + c[4, k] * xx * yy + c[5, k] * yy * yy
-        out += (chroma[..., k] - paper) ** 2
+        out += (chroma[..., k] - _surface(coef[:, k], lum.shape, cell, (gh, gw))) ** 2
     return np.sqrt(out)
 
 
