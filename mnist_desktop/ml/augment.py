@@ -4,7 +4,9 @@ Users' digits differ from MNIST's in slant, size, position, shape and stroke
 width (a thin mouse line vs a thick marker), so each training batch is warped
 with one bilinear resampling that combines a random affine map (rotation,
 anisotropic scale, shear, shift) with a smooth elastic field, then some images
-are thickened or thinned by a 2x2 dilation or erosion.
+are thickened or thinned by a 2x2 dilation or erosion, and some are blurred
+by a round trip through a low resolution, as a digit from a 8x8 or 16x16 scan
+looks after the app has scaled it up.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ ELASTIC_PX = 1.0
 """Standard deviation of the elastic displacement, in pixels."""
 THICKEN_P = 0.15
 THIN_P = 0.15
+LOWRES_P = 0.12
+LOWRES_SIDE = (8, 16)
+"""Side range, in pixels, of the low resolution: a 28x28 training image holds a
+digit in a 20 px box, so 8-16 px is a digit drawn about 6-12 px tall."""
 
 MILD = {
     "rotation_deg": 6.0,
@@ -32,6 +38,7 @@ MILD = {
     "elastic_px": 0.0,
     "thicken_p": 0.0,
     "thin_p": 0.0,
+    "lowres_p": 0.0,
 }
 """Gentler warps for the last epochs of training (see ``TrainConfig.polish_epochs``)."""
 
@@ -73,6 +80,7 @@ def augment(
     elastic_px: float = ELASTIC_PX,
     thicken_p: float = THICKEN_P,
     thin_p: float = THIN_P,
+    lowres_p: float = LOWRES_P,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Randomly warp a batch of (B, 28, 28) float images; labels pass through.
 
@@ -113,13 +121,31 @@ def augment(
         src_x += field[..., 0]
         src_y += field[..., 1]
     out = _bilinear(images, src_y, src_x)
-    if thicken_p == 0 and thin_p == 0:
-        return tf.clip_by_value(out, 0.0, 1.0), labels
 
-    # Stroke width: thicken or thin some images.
-    out4 = out[..., None]
-    thick = tf.nn.max_pool2d(out4, 2, 1, "SAME")[..., 0]
-    thin = -tf.nn.max_pool2d(-out4, 2, 1, "SAME")[..., 0]
-    pick = tf.random.uniform([b, 1, 1])
-    out = tf.where(pick < thicken_p, thick, tf.where(pick > 1 - thin_p, thin, out))
+    if thicken_p > 0 or thin_p > 0:
+        # Stroke width: thicken or thin some images.
+        out4 = out[..., None]
+        thick = tf.nn.max_pool2d(out4, 2, 1, "SAME")[..., 0]
+        thin = -tf.nn.max_pool2d(-out4, 2, 1, "SAME")[..., 0]
+        pick = tf.random.uniform([b, 1, 1])
+        out = tf.where(pick < thicken_p, thick, tf.where(pick > 1 - thin_p, thin, out))
+    if lowres_p > 0:
+        out = _low_resolution(tf.clip_by_value(out, 0.0, 1.0), lowres_p)
     return tf.clip_by_value(out, 0.0, 1.0), labels
+
+
+def _low_resolution(images: tf.Tensor, p: float) -> tf.Tensor:
+    """Blur a share ``p`` of (B, H, W) images by averaging them down to one random
+    side (per batch) and back up bicubically, then stretch each so that 60-100 %
+    of its peak is full ink: the app's contrast stretch leaves an upscaled scan's
+    blurred strokes as bright as, or brighter than, a sharp digit's."""
+    shape = tf.shape(images)
+    b, h, w = shape[0], shape[1], shape[2]
+    side = tf.random.uniform([], LOWRES_SIDE[0], LOWRES_SIDE[1] + 1, dtype=tf.int32)
+    small = tf.image.resize(images[..., None], [side, side], method="area")
+    back = tf.clip_by_value(tf.image.resize(small, [h, w], method="bicubic")[..., 0], 0.0, 1.0)
+    peak = tf.reduce_max(back, axis=[1, 2], keepdims=True)
+    stretch = peak * tf.random.uniform([b, 1, 1], 0.6, 1.0)
+    back = tf.clip_by_value(back / tf.maximum(stretch, 1e-3), 0.0, 1.0)
+    pick = tf.random.uniform([b, 1, 1]) < p
+    return tf.where(pick, back, images)
