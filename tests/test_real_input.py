@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 N = 150  # fixture digits per kind
 
@@ -153,3 +153,58 @@ def test_a_digit_on_paper_whose_colour_changes_across_the_photo_is_read(litert, 
         prediction = litert.classify(photo.astype(np.uint8))
         right += prediction.digit == label
     assert right >= 0.95 * N, f"{right}/{N}"
+
+
+def _shadowed_page(w: int, h: int, top: int, left: int) -> np.ndarray:
+    """Grey paper with a dark, soft-edged rounded shadow (a phone, a hand)
+    reaching in from the bottom edge from ``top`` down and from ``left`` on."""
+    shadow = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(shadow).rounded_rectangle((left, top, w + 40, h + 40), radius=40, fill=255)
+    shadow = np.asarray(shadow.filter(ImageFilter.GaussianBlur(6)), np.float32) / 255.0
+    return 215.0 - 190.0 * shadow
+
+
+def _with_ink(page: np.ndarray, digit: np.ndarray, x: int, y: int, scale: int) -> None:
+    ink = np.kron(digit.astype(np.float32) / 255.0, np.ones((scale, scale)))
+    h, w = ink.shape
+    page[y : y + h, x : x + w] = page[y : y + h, x : x + w] * (1 - 0.8 * ink)
+
+
+def test_a_shadow_reaching_into_a_photo_is_not_ink(litert, mnist_sample):
+    """A phone's shadow, much larger than the digits, at the photo's edge: the
+    digits must not become its specks (real numbers photo 016 read '00000')."""
+    from mnist_desktop.numbers import read_number
+
+    images, labels = mnist_sample
+    rng = np.random.default_rng(5)
+    right = 0
+    for _ in range(20):
+        page = _shadowed_page(640, 480, int(rng.integers(280, 360)), int(rng.integers(0, 200)))
+        pick = rng.choice(len(labels), 5, replace=False)
+        for i, j in enumerate(pick):
+            _with_ink(page, images[j], 60 + 105 * i, 90, 3)
+        truth = "".join(str(labels[j]) for j in pick)
+        right += read_number(litert, page.astype(np.uint8)).text == truth
+    assert right >= 18, f"{right}/20 rows read exactly beside a shadow"
+
+    single = 0
+    for digit, label in zip(images[:50], labels[:50], strict=True):
+        page = _shadowed_page(320, 240, 150, 60)
+        _with_ink(page, digit, 100, 20, 4)
+        single += litert.classify(page.astype(np.uint8)).digit == label
+    assert single >= 48, f"{single}/50 single digits read beside a shadow"
+
+
+def test_a_bold_digit_cropped_to_its_ink_is_not_taken_for_a_shadow(litert, mnist_sample):
+    """The other side of the shadow rule: a bold digit filling its frame, with a
+    speck of dust beside it, is the digit and never the clutter."""
+    images, labels = mnist_sample
+    right = 0
+    for digit, label in zip(images[:N], labels[:N], strict=True):
+        img = np.array(_tight(digit).filter(ImageFilter.MinFilter(7)))
+        img = np.pad(img, ((0, 0), (0, 24)), constant_values=255)
+        img[4:8, -10:-6] = 40  # the speck, clear of the digit
+        prediction = litert.classify(img)
+        assert not prediction.blank
+        right += prediction.digit == label
+    assert right >= 0.9 * N, f"{right}/{N}"
