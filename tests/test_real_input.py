@@ -208,3 +208,34 @@ def test_a_bold_digit_cropped_to_its_ink_is_not_taken_for_a_shadow(litert, mnist
         assert not prediction.blank
         right += prediction.digit == label
     assert right >= 0.9 * N, f"{right}/{N}"
+
+
+def _streaked_page(w: int, h: int, rng) -> np.ndarray:
+    """Grey paper under uneven light: a broad bright patch (a lamp's reflection)
+    off to one side, fading to a dim corner; over a patch of paper, the light
+    differs from the paper more than thin pencil strokes do."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = rng.uniform(0.6, 0.9) * w, rng.uniform(0.65, 0.9) * h
+    glare = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (0.4 * w) ** 2))
+    return 140.0 + 60.0 * glare - 20.0 * (xx / w) + rng.normal(0, 2, (h, w))
+
+
+def test_thin_pencil_beside_a_glare_is_dark_ink(litert, mnist_sample):
+    """Thin, dim strokes on unevenly lit paper: over whole patches, the light
+    differs from the paper more than the strokes do, and used to decide that
+    the ink was light (real numbers photo 009 read nothing)."""
+    from mnist_desktop.numbers import read_number
+
+    images, labels = mnist_sample
+    rng = np.random.default_rng(9)
+    right = 0
+    for _ in range(20):
+        page = _streaked_page(1024, 768, rng)
+        pick = rng.choice(len(labels), 6, replace=False)
+        for i, j in enumerate(pick):
+            ink = np.kron(images[j].astype(np.float32) / 255.0, np.ones((2, 2)))
+            y, x = 320, 150 + 120 * i
+            page[y : y + 56, x : x + 56] *= 1 - 0.35 * ink
+        truth = "".join(str(labels[j]) for j in pick)
+        right += read_number(litert, np.clip(page, 0, 255).astype(np.uint8)).text == truth
+    assert right >= 17, f"{right}/20 rows read exactly beside a glare"
