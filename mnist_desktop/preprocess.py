@@ -311,31 +311,37 @@ def _papery(residual: np.ndarray, noise: float) -> np.ndarray:
     return (residual < max(3.0 * noise, 0.04)) & (residual > -max(6.0 * noise, 0.3))
 
 
-LOCAL_ONE_SIDED = 2.0
+LOCAL_ONE_SIDED = 3.0
 """Pixels decide which way ink differs when their outliers one way reach this
-many times as far as the other way (measured: thin strokes on unevenly lit
-paper 2.3-4.9; a digit cropped to its ink, whose strokes are as wide as a
-cell and stand out both ways at their edges, 1.0-1.5)..."""
+many times as far as the other way (measured: thin pencil on unevenly lit
+paper, real number 009, 7.8; a digit cropped to its ink, bold, blurred or
+upscaled, whose strokes fill their cells, at most 1.15)..."""
 LOCAL_CONTRAST = 0.05
 """...and differ from their cell by at least this much."""
+LOCAL_TAILS = (0.05, 99.95)
+"""The percentiles that stand for the pixels which differ most from their
+cell's paper either way: a 30 px digit in a 1000 px photo is 0.1 % of it."""
 
 
-def _local_tails(lum: np.ndarray, grid: np.ndarray, cell: int) -> tuple[float, float]:
-    """The 0.2 and 99.8 percentiles of pixels' differences from their cell's mean.
+def _local_tails(lum: np.ndarray, cell: int, gh: int, gw: int) -> tuple[float, float]:
+    """The extreme percentiles (:data:`LOCAL_TAILS`) of pixels' differences
+    from the median of their cell of the ``gh`` x ``gw`` grid.
 
     Ink is what differs from the paper right around it, one way: against its
-    own cell, a thin stroke stands out at full contrast, while light that
-    changes across the photo (a shadow's band, a bright streak) changes
-    little within a cell.
+    cell's median (the paper, where strokes cover less than half of it), a thin
+    stroke stands out at full contrast, while light that changes across the
+    photo (glare, a shadow's edge) changes little within a cell, both ways.
     """
-    gh, gw = grid.shape
     if gh * cell > lum.shape[0] or gw * cell > lum.shape[1]:
         return 0.0, 0.0  # an image smaller than a cell: no local view
-    step = max(1, round(np.sqrt(gh * gw * cell * cell / 65536)))
-    ys = np.arange(0, gh * cell, step)
-    xs = np.arange(0, gw * cell, step)
-    diff = lum[ys][:, xs] - grid[ys // cell][:, xs // cell]
-    low, high = np.percentile(diff, (0.2, 99.8))
+    step = max(1, cell // 8)  # about 8 x 8 samples of each cell
+    m = cell // step
+    offsets = np.arange(m) * step
+    rows = (np.arange(gh)[:, None] * cell + offsets).ravel()
+    cols = (np.arange(gw)[:, None] * cell + offsets).ravel()
+    samples = lum[rows][:, cols].reshape(gh, m, gw, m)
+    paper = np.median(samples, axis=(1, 3))
+    low, high = np.percentile(samples - paper[:, None, :, None], LOCAL_TAILS)
     return float(low), float(high)
 
 
@@ -375,7 +381,7 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
             # Which way ink differs: pixels against their own cell when they
             # stand out clearly more one way (thin strokes, even on unevenly lit
             # paper), else whole cells (bold strokes, a digit filling its frame).
-            low, high = _local_tails(lum, grid, cell)
+            low, high = _local_tails(lum, cell, *grid.shape)
             if max(-low, high) < max(LOCAL_CONTRAST, LOCAL_ONE_SIDED * min(-low, high)):
                 low, high = np.percentile(residual, (0.5, 99.5))
             sign = 1 if high > -low else -1
@@ -779,6 +785,9 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, floor: float) -> tuple[np.n
     rows, cols = _bands(mask), _bands(mask.T)
     if not rows and not cols:
         return ink, mask
+    given = ink
+    if not cols:  # (squared paper's columns are lines of their own)
+        ink, mask, rows = _box_rows(ink, mask, floor, rows)
     h, w = mask.shape
     in_rows, in_cols = np.zeros(h, bool), np.zeros(w, bool)
     for a, b in rows:
@@ -788,7 +797,7 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, floor: float) -> tuple[np.n
     rest = mask & ~in_rows[:, None] & ~in_cols[None, :]
     # A few stray pixels (noise, dust) are no "other ink".
     alone = rest.sum() < max(4, 0.001 * h * w)
-    copied = False  # the inputs are copied only when a line is erased
+    copied = ink is not given  # the inputs are copied only when a line is erased
     for bands, across in ((rows, False), (cols, True)):
         rest_v = rest.T if across else rest
         length = rest_v.shape[1]
@@ -797,6 +806,8 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, floor: float) -> tuple[np.n
             along = np.percentile(rest_v.nonzero()[1], (0.5, 99.5))
         for a, b in bands:
             span = (mask.T if across else mask)[a:b].any(axis=0).nonzero()[0]
+            if span.size == 0:
+                continue  # already erased with a row of boxes next to it
             if alone:
                 if len(rows) + len(cols) == 1 and span[-1] - span[0] + 1 < LINE_ALONE * length:
                     continue  # a lone stroke: a 1 or a dash, not a line across the page
@@ -809,6 +820,42 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, floor: float) -> tuple[np.n
                 ink, mask, copied = ink.copy(), mask.copy(), True
             _erase_band(ink.T if across else ink, mask.T if across else mask, a, b, floor)
     return ink, mask
+
+
+BOX_SIDES = 3
+"""A row of boxes to write digits in (a form) has at least this many sides."""
+
+
+def _box_rows(
+    ink: np.ndarray, mask: np.ndarray, floor: float, rows: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """Erase each row of boxes to write digits in (a form): two printed lines
+    with three or more thin columns of ink running from one to the other.  The
+    sides span too little of the image to be lines by themselves, and they
+    reach as far as the lines do, so neither would otherwise be erased: the
+    sides would be read as 1s between the digits.  Returns (ink, mask, the
+    row bands left); the inputs are copied before anything is erased."""
+    left, copied = list(rows), False
+    for (a1, b1), (a2, b2) in zip(rows, rows[1:], strict=False):
+        strip = mask[b1:a2]
+        if strip.shape[0] < 8:
+            continue
+        full = strip.mean(axis=0) >= 0.9  # columns inked from one line to the next
+        edges = np.diff(np.concatenate([[0], full.astype(np.int8), [0]]))
+        starts, ends = np.flatnonzero(edges > 0), np.flatnonzero(edges < 0)
+        thick_max = max(3, round(LINE_THICKNESS * mask.shape[1]))
+        sides = [(a, b) for a, b in zip(starts, ends, strict=True) if b - a <= thick_max]
+        if len(sides) < BOX_SIDES:
+            continue
+        if not copied:
+            ink, mask, copied = ink.copy(), mask.copy(), True
+        for a, b in sides:
+            _erase_band(ink[b1:a2].T, mask[b1:a2].T, a, b, floor)
+        for a, b in ((a1, b1), (a2, b2)):
+            if (a, b) in left:
+                _erase_band(ink, mask, a, b, floor)
+                left.remove((a, b))
+    return ink, mask, left
 
 
 def _fill(ink: np.ndarray, stroke: float = 1.0) -> float:
