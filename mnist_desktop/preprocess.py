@@ -657,8 +657,12 @@ def ink_map(
         # The paper is the dark tone of the ink map.
         noise = tones[2] if tones else min(noise, _neighbour_noise(ink))
     if rgb is not None:
-        # Coloured ink (a blue ballpoint) differs from paper in hue too.
-        ink = np.maximum(ink, _chroma_distance(rgb, lum, ink, noise))
+        # Coloured ink (a blue ballpoint) differs from paper in hue too, but a
+        # pen is also darker (or, on a board, lighter) than its paper: colour
+        # alone, as bright as the paper (yellow marks on cyan), is no ink.
+        chroma = _chroma_distance(rgb, lum, ink, noise)
+        cap = CHROMA_BOOST * np.maximum(ink, 0.0) + max(3.0 * noise, 0.04)
+        ink = np.maximum(ink, np.minimum(chroma, cap))
     np.maximum(ink, 0.0, out=ink)
     name = "light" if sign > 0 else "dark"
     peak = float(ink.max())
@@ -723,6 +727,11 @@ def ink_map(
     if extent < DOT_EXTENT * max(h, w) and _fill(ink, _upper_decile(ink[strong])) > MAX_FILL:
         return _blank(ink, name)  # a dot (a click on the canvas), not a digit
     return InkMap(ink, False, name, _bbox(ink > 0))
+
+
+CHROMA_BOOST = 3.0
+"""Colour raises a pixel's ink to at most this many times its difference in
+brightness from the paper (plus the noise)."""
 
 
 LINE_SPAN = 0.6

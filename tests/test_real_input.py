@@ -270,3 +270,22 @@ def test_a_row_of_boxes_to_write_in_is_paper(litert, mnist_sample):
         filled = _boxes_form(images[k : k + 6])
         right += read_number(litert, filled).text == "".join(map(str, labels[k : k + 6]))
     assert right >= 18, f"{right}/20 filled forms read exactly"
+
+
+def test_bright_coloured_marks_beside_a_dark_digit_are_not_ink(litert, mnist_sample):
+    """A dark blue digit on cyan paper crossed by yellow-green lines about as
+    bright as the paper: the lines differ from the paper in colour only, and
+    used to become ink around the digit (real photo 4_010 read 8)."""
+    images, labels = mnist_sample
+    rng = np.random.default_rng(3)
+    right = 0
+    for digit, label in zip(images[:N], labels[:N], strict=True):
+        page = Image.new("RGB", (200, 200), (112, 240, 240))
+        draw = ImageDraw.Draw(page)
+        for _ in range(6):
+            x0, y0, x1, y1 = (int(v) for v in rng.integers(0, 200, 4))
+            draw.line((x0, y0, x1, y1), fill=(176, 240, 0), width=6)
+        ink = Image.fromarray(digit).resize((140, 140), Image.Resampling.BICUBIC)
+        page.paste((0, 16, 112), (30, 30), ink)
+        right += litert.classify(np.asarray(page)).digit == label
+    assert right >= 0.95 * N, f"{right}/{N}"
