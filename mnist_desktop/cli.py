@@ -301,6 +301,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         synthetic_marks=args.marks,
         outlier_weight=args.outlier_weight,
         mnist_weight=args.mnist_weight,
+        lowres_share=args.lowres_share,
         init=args.init,
     )
     print(f"training; the model will be written to {out}", flush=True)
@@ -449,6 +450,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="loss weight of each MNIST digit, the pen digits weighing 1 (default: 1)",
+    )
+    p.add_argument(
+        "--lowres-share",
+        type=float,
+        default=0.0,
+        help="share of training images blurred through 8-16 px and back, as upscaled "
+        "small scans look (default: 0, as bundled)",
     )
     p.add_argument(
         "--init", metavar="MODEL", help="start from this trained .keras model (fine-tune it)"

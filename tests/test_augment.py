@@ -38,7 +38,7 @@ def test_low_resolution_leaves_unpicked_images_alone(mnist_sample):
     np.testing.assert_array_equal(_low_resolution(tf.constant(images), 0.0).numpy(), images)
 
 
-def test_the_polish_phase_has_no_blur():
+def test_no_blur_unless_asked():
     from mnist_desktop.ml.augment import MILD, augment
 
     images = np.zeros((4, 28, 28), np.float32)

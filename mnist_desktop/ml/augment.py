@@ -4,9 +4,9 @@ Users' digits differ from MNIST's in slant, size, position, shape and stroke
 width (a thin mouse line vs a thick marker), so each training batch is warped
 with one bilinear resampling that combines a random affine map (rotation,
 anisotropic scale, shear, shift) with a smooth elastic field, then some images
-are thickened or thinned by a 2x2 dilation or erosion, and some are blurred
-by a round trip through a low resolution, as a digit from a 8x8 or 16x16 scan
-looks after the app has scaled it up.
+are thickened or thinned by a 2x2 dilation or erosion; on request
+(``lowres_p``), some are blurred by a round trip through a low resolution, as
+a digit from a 8x8 or 16x16 scan looks after the app has scaled it up.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ ELASTIC_PX = 1.0
 """Standard deviation of the elastic displacement, in pixels."""
 THICKEN_P = 0.15
 THIN_P = 0.15
-LOWRES_P = 0.12
 LOWRES_SIDE = (8, 16)
 """Side range, in pixels, of the low resolution: a 28x28 training image holds a
 digit in a 20 px box, so 8-16 px is a digit drawn about 6-12 px tall."""
@@ -38,7 +37,6 @@ MILD = {
     "elastic_px": 0.0,
     "thicken_p": 0.0,
     "thin_p": 0.0,
-    "lowres_p": 0.0,
 }
 """Gentler warps for the last epochs of training (see ``TrainConfig.polish_epochs``)."""
 
@@ -80,7 +78,7 @@ def augment(
     elastic_px: float = ELASTIC_PX,
     thicken_p: float = THICKEN_P,
     thin_p: float = THIN_P,
-    lowres_p: float = LOWRES_P,
+    lowres_p: float = 0.0,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Randomly warp a batch of (B, 28, 28) float images; labels pass through.
 

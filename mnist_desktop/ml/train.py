@@ -57,6 +57,9 @@ class TrainConfig:
     mnist_weight: float = 1.0
     """Loss weight of each MNIST training digit (the pen digits weigh 1): above 1,
     the mix leans towards MNIST's handwriting."""
+    lowres_share: float = 0.0
+    """Share of the main phase's images blurred by a round trip through 8-16 px
+    (see :func:`mnist_desktop.ml.augment.augment`); the bundled model had none."""
     max_digit_rejection: float = 0.005
     """The "not a digit" threshold is the highest that rejects at most this
     share of held-out writers' digits (and a fifth of it of MNIST validation)."""
@@ -233,8 +236,9 @@ def _dataset(prepared: Prepared, config: TrainConfig, seed: int, warps: dict | N
     ds = ds.shuffle(len(prepared.x_train), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(config.batch_size)
     if config.augment:
+        settings = warps if warps is not None else {"lowres_p": config.lowres_share}
         ds = ds.map(
-            lambda x, y, w: (*augment(x, y, **(warps or {})), w),
+            lambda x, y, w: (*augment(x, y, **settings), w),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -471,6 +475,7 @@ def train(
         "seed": config.seed,
         "split_seed": config.split_seed,
         "augmentation": config.augment,
+        "lowres_share": config.lowres_share,
         "polish_epochs": config.polish_epochs,
         "polish_learning_rate": config.polish_learning_rate,
         "train_images": int(len(prepared.x_train)),
