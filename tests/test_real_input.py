@@ -1,7 +1,9 @@
 """Real input's failure classes, rebuilt from the MNIST fixture: digits cropped
-to their ink, bold, blurred, low-resolution, binarised, in both polarities, and
-digits on ruled or squared paper.  Every one must be read (no false "no
-digit"), and a blank ruled or squared page must stay "no digit"."""
+to their ink, bold, blurred, low-resolution, binarised, in both polarities;
+digits on ruled or squared paper and in a form's boxes; photos with a shadow
+at the edge, a glare, coloured paper or coloured marks.  Every one must be
+read (no false "no digit"), and a blank ruled, squared or form page must stay
+"no digit"."""
 
 from __future__ import annotations
 
@@ -210,7 +212,7 @@ def test_a_bold_digit_cropped_to_its_ink_is_not_taken_for_a_shadow(litert, mnist
     assert right >= 0.9 * N, f"{right}/{N}"
 
 
-def _streaked_page(w: int, h: int, rng) -> np.ndarray:
+def _glared_page(w: int, h: int, rng) -> np.ndarray:
     """Grey paper under uneven light: a broad bright patch (a lamp's reflection)
     off to one side, fading to a dim corner; over a patch of paper, the light
     differs from the paper more than thin pencil strokes do."""
@@ -230,7 +232,7 @@ def test_thin_pencil_beside_a_glare_is_dark_ink(litert, mnist_sample):
     rng = np.random.default_rng(9)
     right = 0
     for _ in range(20):
-        page = _streaked_page(1024, 768, rng)
+        page = _glared_page(1024, 768, rng)
         pick = rng.choice(len(labels), 6, replace=False)
         for i, j in enumerate(pick):
             ink = np.kron(images[j].astype(np.float32) / 255.0, np.ones((2, 2)))
