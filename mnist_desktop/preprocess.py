@@ -662,10 +662,11 @@ def ink_map(
         noise = tones[2] if tones else min(noise, _neighbour_noise(ink))
     if rgb is not None:
         # Coloured ink (a blue ballpoint) differs from paper in hue too, but a
-        # pen is also darker (or, on a board, lighter) than its paper: colour
-        # alone, as bright as the paper (yellow marks on cyan), is no ink.
+        # pen also differs from its paper in brightness (either way: pencil in
+        # a deep shadow may be the lighter): colour alone, as bright as the
+        # paper (yellow marks on cyan), is no ink.
         chroma = _chroma_distance(rgb, lum, ink, noise)
-        cap = CHROMA_BOOST * np.maximum(ink, 0.0) + max(3.0 * noise, 0.04)
+        cap = CHROMA_BOOST * np.abs(ink) + max(3.0 * noise, 0.04)
         ink = np.maximum(ink, np.minimum(chroma, cap))
     np.maximum(ink, 0.0, out=ink)
     name = "light" if sign > 0 else "dark"
@@ -735,7 +736,7 @@ def ink_map(
 
 CHROMA_BOOST = 3.0
 """Colour raises a pixel's ink to at most this many times its difference in
-brightness from the paper (plus the noise)."""
+brightness from the paper, either way (plus the noise)."""
 
 
 LINE_SPAN = 0.6
