@@ -755,10 +755,11 @@ LINE_ALONE = 0.9
 edge to edge; shorter, it may be a 1 or a dash, for the model to judge."""
 
 
-def _bands(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Bands of consecutive rows whose ink spans most of the width, thin ones only."""
+def _bands(mask: np.ndarray, span: float = LINE_SPAN) -> list[tuple[int, int]]:
+    """Bands of consecutive rows whose ink spans at least ``span`` of the width,
+    thin ones only."""
     h = mask.shape[0]
-    candidate = mask.mean(axis=1) >= LINE_SPAN
+    candidate = mask.mean(axis=1) >= span
     if h < 8 or not candidate.any():
         return []
     edges = np.diff(np.concatenate([[0], candidate.astype(np.int8), [0]]))
@@ -854,11 +855,7 @@ def _box_rows(
         strip = mask[b1:a2]
         if strip.shape[0] < 8:
             continue
-        full = strip.mean(axis=0) >= 0.9  # columns inked from one line to the next
-        edges = np.diff(np.concatenate([[0], full.astype(np.int8), [0]]))
-        starts, ends = np.flatnonzero(edges > 0), np.flatnonzero(edges < 0)
-        thick_max = max(3, round(LINE_THICKNESS * mask.shape[1]))
-        sides = [(a, b) for a, b in zip(starts, ends, strict=True) if b - a <= thick_max]
+        sides = _bands(strip.T, span=0.9)  # thin columns inked from one line to the next
         if len(sides) < BOX_SIDES:
             continue
         if not copied:
