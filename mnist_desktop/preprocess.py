@@ -680,6 +680,7 @@ def ink_map(
         # Paper may be ruled or squared, a form printed with boxes; a drawing
         # on the canvas (or an MNIST digit) never is.
         lined = mask
+        ink, mask = _frame(ink, mask)
         ink, mask = _remove_lines(ink, mask, floor)
         if mask is not lined:
             # Lines were erased: what is left must stand out from the paper on
@@ -856,6 +857,7 @@ def _box_rows(
         if strip.shape[0] < 8:
             continue
         sides = _bands(strip.T, span=0.9)  # thin columns inked from one line to the next
+        sides = _comb(sides, max(b1 - a1, b2 - a2))
         if len(sides) < BOX_SIDES:
             continue
         if not copied:
@@ -867,6 +869,73 @@ def _box_rows(
                 _erase_band(ink, mask, a, b, floor)
                 left.remove((a, b))
     return ink, mask, left
+
+
+def _frame(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Erase a box drawn around the digit (one box of a form, a frame): thin
+    lines along all four sides of the ink's bounding box with ink well inside
+    them.  Run before :func:`_remove_lines`, which erases lines reaching well
+    past the rest of the ink: a snug box's lines do so only one way, and its
+    other two sides would be left to be read as 1s.
+    An empty box is left alone (a 0 drawn square has nothing inside).
+    Returns (ink, mask): copies if the box was erased, else the inputs."""
+    if not mask.any():
+        return ink, mask
+    x, y, w, h = _bbox(mask)
+    if min(w, h) < 16:
+        return ink, mask
+    box = mask[y : y + h, x : x + w]
+    rows, cols = _bands(box, span=FRAME_SPAN), _bands(box.T, span=FRAME_SPAN)
+    if len(rows) < 2 or len(cols) < 2:
+        return ink, mask
+    (top, t_end), (b_start, bottom) = rows[0], rows[-1]
+    (left, l_end), (r_start, right) = cols[0], cols[-1]
+    slack = 2 + round(0.02 * max(w, h))  # an anti-aliased or slightly tilted line
+    if top > slack or left > slack or bottom < h - slack or right < w - slack:
+        return ink, mask
+    sides = _bands(box[t_end:b_start].T, span=0.9)
+    if len(_comb(sides, max(t_end - top, bottom - b_start))) >= BOX_SIDES:
+        return ink, mask  # a row of boxes: see _box_rows
+    inside = box[t_end + 1 : b_start - 1, l_end + 1 : r_start - 1]
+    if inside.size == 0 or not inside.any() or _bbox(inside)[3] < 0.25 * inside.shape[0]:
+        return ink, mask
+    # Just the lines and a pixel of their soft edge: a stroke close inside the
+    # box (a 7's bar) must not be taken for more of the line.
+    ink, mask = ink.copy(), mask.copy()
+    inner = (slice(y + t_end + 1, y + b_start - 1), slice(x + l_end + 1, x + r_start - 1))
+    kept_ink, kept_mask = ink[inner].copy(), mask[inner].copy()
+    ink[y : y + h, x : x + w] = 0.0
+    mask[y : y + h, x : x + w] = False
+    ink[inner], mask[inner] = kept_ink, kept_mask
+    return ink, mask
+
+
+FRAME_SPAN = 0.9
+"""A box's side covers at least this fraction of the box."""
+
+
+def _comb(sides: list[tuple[int, int]], line: int) -> list[tuple[int, int]]:
+    """The box sides among ``sides`` (columns running from one line to the
+    next): printed like the lines (at most twice as thick, plus a pixel of
+    blur) and evenly spaced, one at every step of the longest run.  A 1
+    written from line to line in a box is such a column too, but it stands
+    between two sides, off their step, or is thicker than the print."""
+    thin = [(a, b) for a, b in sides if b - a <= 2 * line + 1]
+    centres = [(a + b) / 2 for a, b in thin]
+    best: tuple[int, float, list[int]] = (0, 0.0, [])
+    for i, start in enumerate(centres):
+        for j in range(i + 1, len(centres)):
+            step = centres[j] - start
+            tolerance = max(2.0, 0.06 * step)
+            run = [i]
+            while True:
+                want = centres[run[-1]] + step
+                near = min(range(len(centres)), key=lambda k: abs(centres[k] - want))
+                if abs(centres[near] - want) > tolerance:
+                    break
+                run.append(near)
+            best = max(best, (len(run), step, run))  # the longest run, then the widest step
+    return [thin[k] for k in best[2]]
 
 
 def _fill(ink: np.ndarray, stroke: float = 1.0) -> float:
