@@ -269,7 +269,9 @@ def _neighbour_noise(values: np.ndarray) -> float:
     return _median(np.abs(diffs)) / 0.954 if diffs.size else 0.0
 
 
-def _two_tones(values: np.ndarray) -> tuple[float, float, float, float] | None:
+def _two_tones(
+    values: np.ndarray, one_tight: bool = False
+) -> tuple[float, float, float, float] | None:
     """(dark level, light level, dark spread, light spread) when ``values`` are
     two clear tones.
 
@@ -279,7 +281,9 @@ def _two_tones(values: np.ndarray) -> tuple[float, float, float, float] | None:
     split then separates two tight clusters far apart: paper and ink.  A blank
     noisy page splits too, but into halves of one cluster, a few noise widths
     apart; None then, and the median stands.  The spreads are robust standard
-    deviations; the paper's is its noise.
+    deviations; the paper's is its noise.  With ``one_tight``, one tight
+    cluster is enough: blank paper beside strokes blurred into every shade (an
+    upscaled 8 x 8 scan), for the caller to accept only if that is the paper.
     """
     flat = values.ravel()
     threshold = _otsu(np.clip(flat, 0.0, 1.0))
@@ -289,7 +293,8 @@ def _two_tones(values: np.ndarray) -> tuple[float, float, float, float] | None:
     low, high = _median(dark), _median(light)
     low_spread = _median(np.abs(dark - low)) * 1.4826
     high_spread = _median(np.abs(light - high)) * 1.4826
-    if high - low < max(0.25, 8.0 * max(low_spread, high_spread)):
+    spread = min(low_spread, high_spread) if one_tight else max(low_spread, high_spread)
+    if high - low < max(0.25, 8.0 * spread):
         return None
     return low, high, low_spread, high_spread
 
@@ -300,6 +305,16 @@ def _border_tone(values: np.ndarray, threshold: float) -> int:
     A digit touches its frame at a few places, so the frame is mostly paper."""
     ring = np.concatenate([values[0], values[-1], values[1:-1, 0], values[1:-1, -1]])
     return 1 if (ring >= threshold).mean() >= 0.5 else -1
+
+
+def _paper_is_dark(grid: np.ndarray, tones: tuple[float, float, float, float]) -> bool:
+    """Whether the dark one of two tones is the paper: the tone of the larger
+    area unless the two are close; then the tone of the frame decides.  (A
+    forced polarity says which way ink differs from the paper, not which tone
+    the paper is.)"""
+    middle = (tones[0] + tones[1]) / 2
+    darker = float((grid < middle).mean())
+    return darker > 0.6 or (darker >= 0.4 and _border_tone(grid, middle) < 0)
 
 
 def _papery(residual: np.ndarray, noise: float) -> np.ndarray:
@@ -359,14 +374,15 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
     # that value is the paper: no tones to look for.
     flat = polarity != "auto" and _median(np.abs(grid - _median(grid))) == 0
     tones = None if flat else _two_tones(_subsample(lum))
+    if tones is None and not flat:
+        # Strokes blurred into every shade beside blank paper: the paper is
+        # the one tight tone, if it is also the tone the paper would be.
+        tones = _two_tones(_subsample(lum), one_tight=True)
+        if tones is not None and _paper_is_dark(grid, tones) != (tones[2] < tones[3]):
+            tones = None
     if tones is not None:
         low, high, low_spread, high_spread = tones
-        # Paper is the tone of the larger area unless the two are close; then
-        # the tone of the frame decides.  A forced polarity says which way ink
-        # differs from the paper, not which tone the paper is.
-        middle = (low + high) / 2
-        darker = float((grid < middle).mean())
-        paper_dark = darker > 0.6 or (darker >= 0.4 and _border_tone(grid, middle) < 0)
+        paper_dark = _paper_is_dark(grid, tones)
         level, noise = (low, low_spread) if paper_dark else (high, high_spread)
         sign = {"light": 1, "dark": -1}.get(polarity, 1 if paper_dark else -1)
         residual = grid - level

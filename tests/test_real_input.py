@@ -59,9 +59,11 @@ def test_digits_cropped_bold_blurred_or_small_are_read(kind, invert, litert, mni
         right += prediction.digit == label
     assert blank == 0, f"{blank} of {N} {kind} digits answered 'no digit'"
     # What the bundled model reads of each kind (measured: 8x8 keeps little of a
-    # digit; a tight crop dilated by 4 px closes loops, 142 of 150 read right):
-    # the preprocessing must not lose them, the model's limits stay visible.
-    floor = {"8x8_upscaled": 0.75, "bold": 0.9}.get(kind, 0.95)
+    # digit, 139 of 150; a tight crop dilated by 4 px closes loops, 142): the
+    # preprocessing must not lose them, the model's limits stay visible.  (8x8
+    # read 121 while its blank paper, beside strokes blurred into every shade,
+    # was not found: the median grey was taken for paper, thinning the strokes.)
+    floor = {"8x8_upscaled": 0.9, "bold": 0.9}.get(kind, 0.95)
     assert right / N >= floor, f"{kind}: {right}/{N}"
 
 
