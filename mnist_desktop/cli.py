@@ -341,8 +341,8 @@ def accuracy_warning(accuracy: float, bundled: object, replaced: bool) -> str | 
     )
     return (
         f"this model is much worse than the bundled one: validation accuracy {accuracy:.2%} "
-        f"against {bundled:.2%}. Train longer (the bundled model: --epochs 40 "
-        f"--polish-epochs 4).{undo}"
+        f"against {bundled:.2%}. Train longer (the README's Retraining section has "
+        f"the commands the bundled model's networks were trained with).{undo}"
     )
 
 

@@ -50,21 +50,28 @@ KINDS = {
 @pytest.mark.parametrize("invert", [False, True], ids=["dark_on_light", "light_on_dark"])
 def test_digits_cropped_bold_blurred_or_small_are_read(kind, invert, litert, mnist_sample):
     images, labels = mnist_sample
-    blank = right = 0
+    blank = right = rejected = 0
     for digit, label in zip(images[:N], labels[:N], strict=True):
         img = KINDS[kind](digit)
         arr = np.asarray(img)
         prediction = litert.classify(255 - arr if invert else arr)
         blank += prediction.blank
-        right += prediction.digit == label
+        right += prediction.best == label
+        rejected += prediction.rejected
     assert blank == 0, f"{blank} of {N} {kind} digits answered 'no digit'"
-    # What the bundled model reads of each kind (measured: 8x8 keeps little of a
-    # digit, 139 of 150; a tight crop dilated by 4 px closes loops, 142): the
-    # preprocessing must not lose them, the model's limits stay visible.  (8x8
-    # read 121 while its blank paper, beside strokes blurred into every shade,
-    # was not found: the median grey was taken for paper, thinning the strokes.)
+    # The preprocessing must not lose them: the model's best guess (shown, on
+    # the greyed chart too) is right as often as the bundled model manages on
+    # each kind (measured: 8x8 keeps little of a digit, 135 of 150; a tight crop
+    # dilated by 4 px closes loops, 144).  (8x8 read 121 while its blank paper,
+    # beside strokes blurred into every shade, was not found: the median grey
+    # was taken for paper, thinning the strokes.)
     floor = {"8x8_upscaled": 0.9, "bold": 0.9}.get(kind, 0.95)
     assert right / N >= floor, f"{kind}: {right}/{N}"
+    # The model's limit, kept visible: it answers "not a digit?" for some of
+    # these blurred or tiny digits (measured: 22 of 150 8x8, 8 blurred or 16x16,
+    # 4 bold; none of the others).
+    most = {"8x8_upscaled": 0.17}.get(kind, 0.07)
+    assert rejected / N <= most, f"{kind}: {rejected}/{N} answered 'not a digit'"
 
 
 def _ruled(
