@@ -100,6 +100,22 @@ def test_the_reading_follows_the_pen(qtbot, window):
     assert len(shown) > 2, "the number should update while it is written"
 
 
+def test_the_canvas_keeps_its_place_while_a_number_grows(qtbot, window):
+    """Writing a third digit must not move or resize the canvas under the pen:
+    the answer's font used to shrink from two digits to three, and the row it
+    shares with the chart with it (the drawing area jumped by 46 px)."""
+    window.set_mode("number")
+    draw(window.canvas, number_strokes("20", size=150, spacing=150, left=155))
+    qtbot.waitUntil(lambda: window._last_result_id == window._next_id, timeout=TIMEOUT)
+    assert len(window.prediction_label.text()) == 2
+    before = (window.canvas.geometry(), window.canvas._area())
+    draw(window.canvas, digit_strokes(7, 150, (455.0, 140.0)))
+    qtbot.waitUntil(lambda: window._last_result_id == window._next_id, timeout=TIMEOUT)
+    assert len(window.prediction_label.text()) == 3
+    QApplication.processEvents()
+    assert (window.canvas.geometry(), window.canvas._area()) == before
+
+
 def test_switching_modes_is_undoable_and_loses_nothing(qtbot, window):
     draw_and_wait(qtbot, window, digit_strokes(7))
     strokes = window.canvas.state().strokes

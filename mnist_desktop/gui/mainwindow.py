@@ -628,8 +628,11 @@ class MainWindow(QMainWindow):
         return self._last_result.prediction if self._last_result else None
 
     def _set_answer(self, text: str) -> None:
-        """The big answer: one digit large; "4 or 9?" smaller so it fits."""
-        font = self._big_font if len(text) <= 2 else self._medium_font
+        """The big answer: one digit large; "4 or 9?" smaller so it fits.  A
+        number is always the smaller size: the answer shares its row with the
+        wide canvas, which a change of font would move under the pen."""
+        number = self.canvas.columns > 1
+        font = self._big_font if len(text) <= 2 and not number else self._medium_font
         if self.prediction_label.font() != font:  # a new font means a new layout: only on change
             self.prediction_label.setFont(font)
         if self.prediction_label.text() != text:
@@ -796,6 +799,7 @@ class MainWindow(QMainWindow):
             if not number:
                 self.canvas.setMinimumSize(200, 200)
             self.canvas.setToolTip("Write a number here" if number else "Draw a digit here")
+            self._set_answer(self.prediction_label.text())  # its size for the mode
 
     # ------------------------------------------------- corrections & models
     def _chosen_model(self) -> str | None:

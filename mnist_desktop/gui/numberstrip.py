@@ -151,7 +151,9 @@ class NumberStrip(QWidget):
             painter.setPen(quiet if rejected else text)
             mid = QRectF(cell.left(), top.bottom(), cell.width(), cell.height() * 0.17)
             painter.drawText(
-                mid, Qt.AlignmentFlag.AlignCenter, "no digit" if rejected else percent(confidence)
+                mid,
+                Qt.AlignmentFlag.AlignCenter,
+                "not a digit" if rejected else percent(confidence),
             )
             # Ten thin bars: the shape of the distribution at a glance.
             chart = QRectF(cell.left() + 4, mid.bottom() + 2, cell.width() - 8, 0)
