@@ -887,6 +887,10 @@ def _box_rows(
     return ink, mask, left
 
 
+FRAME_SPAN = 0.9
+"""A box's side covers at least this fraction of the box."""
+
+
 def _frame(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Erase a box drawn around the digit (one box of a form, a frame): thin
     lines along all four sides of the ink's bounding box with ink well inside
@@ -924,10 +928,6 @@ def _frame(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mask[y : y + h, x : x + w] = False
     ink[inner], mask[inner] = kept_ink, kept_mask
     return ink, mask
-
-
-FRAME_SPAN = 0.9
-"""A box's side covers at least this fraction of the box."""
 
 
 def _comb(sides: list[tuple[int, int]], line: int) -> list[tuple[int, int]]:
