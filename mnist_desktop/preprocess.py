@@ -373,11 +373,12 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
     # With the polarity given and most cells one exact value (the canvas),
     # that value is the paper: no tones to look for.
     flat = polarity != "auto" and _median(np.abs(grid - _median(grid))) == 0
-    tones = None if flat else _two_tones(_subsample(lum))
-    if tones is None and not flat:
+    sample = None if flat else _subsample(lum)
+    tones = None if sample is None else _two_tones(sample)
+    if tones is None and sample is not None:
         # Strokes blurred into every shade beside blank paper: the paper is
         # the one tight tone, if it is also the tone the paper would be.
-        tones = _two_tones(_subsample(lum), one_tight=True)
+        tones = _two_tones(sample, one_tight=True)
         if tones is not None and _paper_is_dark(grid, tones) != (tones[2] < tones[3]):
             tones = None
     if tones is not None:
@@ -525,6 +526,11 @@ def _erode(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+CLUTTER_SIDE = 7
+"""A region reaching in from the edge is clutter only if at least this many
+grid cells across both ways..."""
+CLUTTER_FILL = 0.75
+"""...and it fills at least this share of its bounding box."""
 SOLID_SHARE = 0.3
 """A component of which at least this share is more than three grid cells from
 its edge is a solid region, not strokes (measured: a phone's shadow 0.42; the
@@ -536,8 +542,9 @@ def _clutter(labels: np.ndarray, count: int, mass: np.ndarray) -> np.ndarray:
     reaching in from the edge of a photo, beside a digit's strokes.
 
     Such a region dwarfs the strokes and would make them specks.  It is clutter
-    if it touches the image's edge, is at least 7 cells across both ways, fills
-    three quarters of its bounding box and is solid (see :data:`SOLID_SHARE`),
+    if it touches the image's edge, is at least :data:`CLUTTER_SIDE` cells
+    across both ways, fills :data:`CLUTTER_FILL` of its bounding box and is
+    solid (see :data:`SOLID_SHARE`),
     while the largest other component is a mark of at least 3 cells, without
     any cell deep inside it, outside the region's bounding box.  Alone or beside
     dust, a solid region is left for the rest to judge (a bold digit cropped to
@@ -547,17 +554,17 @@ def _clutter(labels: np.ndarray, count: int, mass: np.ndarray) -> np.ndarray:
     edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     cells = np.bincount(labels.ravel(), minlength=count + 1)
     boxes = []
-    # (7 x 7 cells, three quarters filled: 37 cells at least; this runs for
-    # every live update of the canvas, so small components are skipped cheaply)
+    # This runs for every live update of the canvas: components too small to
+    # fill the smallest such box are skipped before building their masks.
     for k in np.unique(edge[edge > 0]):
-        if cells[k] < 37:
+        if cells[k] < CLUTTER_FILL * CLUTTER_SIDE**2:
             continue
         region = labels == k
         ys, xs = region.nonzero()
         height, width = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
-        if min(height, width) < 7 or region.sum() < 0.75 * height * width:
+        if min(height, width) < CLUTTER_SIDE or cells[k] < CLUTTER_FILL * height * width:
             continue
-        if _erode(_erode(_erode(region))).sum() >= SOLID_SHARE * region.sum():
+        if _erode(_erode(_erode(region))).sum() >= SOLID_SHARE * cells[k]:
             out[k] = True
             boxes.append((ys.min(), ys.max(), xs.min(), xs.max()))
     if not out.any():
@@ -858,6 +865,11 @@ BOX_SIDES = 3
 """A row of boxes to write digits in (a form) has at least this many sides."""
 
 
+SIDE_SPAN = 0.9
+"""A box's side covers at least this fraction of the box (or of the strip
+between a form's two lines)."""
+
+
 def _box_rows(
     ink: np.ndarray, mask: np.ndarray, floor: float, rows: list[tuple[int, int]]
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -872,8 +884,7 @@ def _box_rows(
         strip = mask[b1:a2]
         if strip.shape[0] < 8:
             continue
-        sides = _bands(strip.T, span=0.9)  # thin columns inked from one line to the next
-        sides = _comb(sides, max(b1 - a1, b2 - a2))
+        sides = _box_sides(strip, max(b1 - a1, b2 - a2))
         if len(sides) < BOX_SIDES:
             continue
         if not copied:
@@ -885,10 +896,6 @@ def _box_rows(
                 _erase_band(ink, mask, a, b, floor)
                 left.remove((a, b))
     return ink, mask, left
-
-
-FRAME_SPAN = 0.9
-"""A box's side covers at least this fraction of the box."""
 
 
 def _frame(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -905,7 +912,7 @@ def _frame(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if min(w, h) < 16:
         return ink, mask
     box = mask[y : y + h, x : x + w]
-    rows, cols = _bands(box, span=FRAME_SPAN), _bands(box.T, span=FRAME_SPAN)
+    rows, cols = _bands(box, span=SIDE_SPAN), _bands(box.T, span=SIDE_SPAN)
     if len(rows) < 2 or len(cols) < 2:
         return ink, mask
     (top, t_end), (b_start, bottom) = rows[0], rows[-1]
@@ -913,8 +920,7 @@ def _frame(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     slack = 2 + round(0.02 * max(w, h))  # an anti-aliased or slightly tilted line
     if top > slack or left > slack or bottom < h - slack or right < w - slack:
         return ink, mask
-    sides = _bands(box[t_end:b_start].T, span=0.9)
-    if len(_comb(sides, max(t_end - top, bottom - b_start))) >= BOX_SIDES:
+    if len(_box_sides(box[t_end:b_start], max(t_end - top, bottom - b_start))) >= BOX_SIDES:
         return ink, mask  # a row of boxes: see _box_rows
     inside = box[t_end + 1 : b_start - 1, l_end + 1 : r_start - 1]
     if inside.size == 0 or not inside.any() or _bbox(inside)[3] < 0.25 * inside.shape[0]:
@@ -928,6 +934,13 @@ def _frame(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mask[y : y + h, x : x + w] = False
     ink[inner], mask[inner] = kept_ink, kept_mask
     return ink, mask
+
+
+def _box_sides(strip: np.ndarray, line: int) -> list[tuple[int, int]]:
+    """The box sides in ``strip``, the mask between two printed lines ``line``
+    pixels thick: thin columns inked from one line to the other, evenly
+    spaced (see :func:`_comb`)."""
+    return _comb(_bands(strip.T, span=SIDE_SPAN), line)
 
 
 def _comb(sides: list[tuple[int, int]], line: int) -> list[tuple[int, int]]:
