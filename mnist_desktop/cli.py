@@ -302,7 +302,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         outlier_weight=args.outlier_weight,
         mnist_weight=args.mnist_weight,
         lowres_share=args.lowres_share,
+        binary_share=args.binary_share,
         init=args.init,
+        teacher=args.teacher,
+        teacher_weight=args.teacher_weight,
     )
     print(f"training; the model will be written to {out}", flush=True)
     card = train(data, out, config)
@@ -459,7 +462,25 @@ def build_parser() -> argparse.ArgumentParser:
         "small scans look (default: 0, as bundled)",
     )
     p.add_argument(
+        "--binary-share",
+        type=float,
+        default=0.0,
+        help="share of training images turned into binarised 11-16 cell scans (default: 0)",
+    )
+    p.add_argument(
         "--init", metavar="MODEL", help="start from this trained .keras model (fine-tune it)"
+    )
+    p.add_argument(
+        "--teacher",
+        metavar="MODEL",
+        help="distil this trained .keras model (e.g. an ensemble): its probabilities "
+        "for each warped digit are blended into the digit's target",
+    )
+    p.add_argument(
+        "--teacher-weight",
+        type=float,
+        default=0.5,
+        help="the teacher's share of a digit's target (default: 0.5)",
     )
     p.add_argument(
         "--members",

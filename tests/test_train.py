@@ -173,3 +173,43 @@ def test_training_with_pen_strokes_holds_out_writers_and_sets_a_rejection(tmp_pa
     assert 0 < rejection["reject_below"] <= 1
     assert rejection["validation_digits_rejected"] <= config.max_digit_rejection
     assert load_classifier("litert", out).reject_below == rejection["reject_below"]
+
+
+def test_distillation_blends_the_teachers_probabilities_into_digit_targets_only(
+    tiny_model, tmp_path
+):
+    """--teacher: each digit's target is (1 - w) label + w teacher(image), computed on
+    the very image the student sees; an outlier keeps its uniform target."""
+    import keras
+
+    from mnist_desktop.ml.train import Prepared, TrainConfig, _dataset, _teacher, train
+
+    teacher_path, _, data = tiny_model
+    config = TrainConfig(augment=False, batch_size=8, teacher=str(teacher_path), teacher_weight=0.3)
+    x = (data.x_train[:8] / 255.0).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[data.y_train[:8]]
+    y[5] = 0.1  # an outlier
+    empty = np.zeros((0, 28, 28), np.float32)
+    prepared = Prepared(x, y, np.ones(8, np.float32), empty, np.zeros(0), empty, np.zeros(0))
+    ((bx, by, _),) = list(_dataset(prepared, config, seed=0, teacher=_teacher(config)))
+    bx, by = bx.numpy(), by.numpy()
+    order = [int(np.flatnonzero((x == img).all(axis=(1, 2)))[0]) for img in bx]
+    teacher = keras.saving.load_model(teacher_path, compile=False)
+    probs = keras.ops.convert_to_numpy(keras.ops.softmax(teacher(bx)))
+    for row, i in enumerate(order):
+        expected = y[i] if i == 5 else 0.7 * y[i] + 0.3 * probs[row]
+        np.testing.assert_allclose(by[row], expected, atol=1e-5)
+
+    out = tmp_path / "student.keras"
+    card = train(
+        data,
+        out,
+        TrainConfig(
+            epochs=1, batch_size=64, validation_size=100, polish_epochs=0, teacher=str(teacher_path)
+        ),
+        verbose=0,
+    )
+    from mnist_desktop.ml.card import sha256_file
+
+    assert card["distilled_from"]["sha256"] == sha256_file(teacher_path)
+    assert card["members"] == 1 and card["architecture"] == "single CNN"

@@ -6,7 +6,9 @@ with one bilinear resampling that combines a random affine map (rotation,
 anisotropic scale, shear, shift) with a smooth elastic field, then some images
 are thickened or thinned by a 2x2 dilation or erosion; on request
 (``lowres_p``), some are blurred by a round trip through a low resolution, as
-a digit from a 8x8 or 16x16 scan looks after the app has scaled it up.
+a digit from a 8x8 or 16x16 scan looks after the app has scaled it up, and
+(``binary_p``) some become a blocky black-and-white scan, as a binarised 16x16
+form scan looks.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ THIN_P = 0.15
 LOWRES_SIDE = (8, 16)
 """Side range, in pixels, of the low resolution: a 28x28 training image holds a
 digit in a 20 px box, so 8-16 px is a digit drawn about 6-12 px tall."""
+BINARY_SIDE = (15, 22)
+"""Side range of the binarised scan for the whole 28 px image: its digit's
+20 px box becomes 11-16 cells, as a digit scanned into a 16x16 grid fills."""
+BINARY_LEVEL = (0.25, 0.5)
+"""The scanner's threshold, as a share of the digit's peak ink: low thickens
+the strokes, high thins them and breaks faint ones."""
 
 MILD = {
     "rotation_deg": 6.0,
@@ -79,6 +87,7 @@ def augment(
     thicken_p: float = THICKEN_P,
     thin_p: float = THIN_P,
     lowres_p: float = 0.0,
+    binary_p: float = 0.0,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Randomly warp a batch of (B, 28, 28) float images; labels pass through.
 
@@ -129,6 +138,8 @@ def augment(
         out = tf.where(pick < thicken_p, thick, tf.where(pick > 1 - thin_p, thin, out))
     if lowres_p > 0:
         out = _low_resolution(tf.clip_by_value(out, 0.0, 1.0), lowres_p)
+    if binary_p > 0:
+        out = _binary_scan(tf.clip_by_value(out, 0.0, 1.0), binary_p)
     return tf.clip_by_value(out, 0.0, 1.0), labels
 
 
@@ -147,3 +158,21 @@ def _low_resolution(images: tf.Tensor, p: float) -> tf.Tensor:
     back = tf.clip_by_value(back / tf.maximum(stretch, 1e-3), 0.0, 1.0)
     pick = tf.random.uniform([b, 1, 1]) < p
     return tf.where(pick, back, images)
+
+
+def _binary_scan(images: tf.Tensor, p: float) -> tf.Tensor:
+    """Turn a share ``p`` of (B, H, W) images into binarised low-resolution scans:
+    averaged down to one random side (per batch), thresholded at a random share
+    of each digit's peak, and scaled back up with square cells whose edges are
+    averaged as the app's area downscale averages an upscaled scan's blocks."""
+    shape = tf.shape(images)
+    b, h, w = shape[0], shape[1], shape[2]
+    side = tf.random.uniform([], BINARY_SIDE[0], BINARY_SIDE[1] + 1, dtype=tf.int32)
+    small = tf.image.resize(images[..., None], [side, side], method="area")
+    peak = tf.reduce_max(small, axis=[1, 2, 3], keepdims=True)
+    level = peak * tf.random.uniform([b, 1, 1, 1], *BINARY_LEVEL)
+    binary = tf.cast(small > level, tf.float32)
+    blocks = tf.image.resize(binary, [4 * h, 4 * w], method="nearest")
+    back = tf.image.resize(blocks, [h, w], method="area")[..., 0]
+    pick = tf.random.uniform([b, 1, 1]) < p
+    return tf.where(pick, tf.clip_by_value(back, 0.0, 1.0), images)

@@ -23,6 +23,7 @@ import numpy as np
 from mnist_desktop.preprocess import preprocess_batch
 
 from .calibration import expected_calibration_error, fit_temperature, softmax
+from .card import sha256_file
 from .data import Mnist
 
 VALIDATION_SIZE = 5000
@@ -60,6 +61,14 @@ class TrainConfig:
     lowres_share: float = 0.0
     """Share of the main phase's images blurred by a round trip through 8-16 px
     (see :func:`mnist_desktop.ml.augment.augment`); the bundled model had none."""
+    binary_share: float = 0.0
+    """Share of the main phase's images turned into binarised 11-16 cell scans
+    (see :func:`mnist_desktop.ml.augment.augment`)."""
+    teacher: str | None = None
+    """Distil this trained .keras model (e.g. an ensemble) into the network: each
+    warped digit's target is blended with the teacher's probabilities for it."""
+    teacher_weight: float = 0.5
+    """The teacher's share of a digit's target (the label has the rest)."""
     max_digit_rejection: float = 0.005
     """The "not a digit" threshold is the highest that rejects at most this
     share of held-out writers' digits (and a fifth of it of MNIST validation)."""
@@ -226,8 +235,15 @@ def _prepare_pen(config: TrainConfig):
     return extra_x, extra_y, extra_w, held_out, card
 
 
-def _dataset(prepared: Prepared, config: TrainConfig, seed: int, warps: dict | None = None):
-    """Shuffled training batches, warped by :func:`augment` (``warps``: its settings)."""
+def _dataset(
+    prepared: Prepared,
+    config: TrainConfig,
+    seed: int,
+    warps: dict | None = None,
+    teacher=None,
+):
+    """Shuffled training batches, warped by :func:`augment` (``warps``: its settings);
+    with a ``teacher``, the digits' targets blend in its probabilities."""
     import tensorflow as tf
 
     from .augment import augment
@@ -236,11 +252,26 @@ def _dataset(prepared: Prepared, config: TrainConfig, seed: int, warps: dict | N
     ds = ds.shuffle(len(prepared.x_train), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(config.batch_size)
     if config.augment:
-        settings = warps if warps is not None else {"lowres_p": config.lowres_share}
+        settings = (
+            warps
+            if warps is not None
+            else {"lowres_p": config.lowres_share, "binary_p": config.binary_share}
+        )
         ds = ds.map(
             lambda x, y, w: (*augment(x, y, **settings), w),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
+    if teacher is not None:
+        share = config.teacher_weight
+
+        def distil(x, y, w):
+            # The teacher sees the very image the student does, warps and all;
+            # outliers keep their uniform target (the teacher may be sure of them).
+            taught = tf.nn.softmax(teacher(x, training=False), axis=-1)
+            digit = tf.reduce_max(y, axis=-1, keepdims=True) > 0.5
+            return x, tf.where(digit, (1 - share) * y + share * taught, y), w
+
+        ds = ds.map(distil)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -251,7 +282,8 @@ def fit_member(prepared: Prepared, config: TrainConfig, seed: int, backup: Path,
     from .model import build_model
 
     keras.utils.set_random_seed(seed)
-    ds = _dataset(prepared, config, seed)
+    teacher = _teacher(config)
+    ds = _dataset(prepared, config, seed, teacher=teacher)
     if config.init:
         model = keras.saving.load_model(config.init, compile=False)
     else:
@@ -266,7 +298,18 @@ def fit_member(prepared: Prepared, config: TrainConfig, seed: int, backup: Path,
     )
     backup_cb = keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True)
     _fit(model, ds, prepared, config.epochs, schedule, verbose, [backup_cb])
-    return polish(model, prepared, config, seed, verbose)
+    return polish(model, prepared, config, seed, verbose, teacher)
+
+
+def _teacher(config: TrainConfig):
+    """The frozen model to distil, or None."""
+    if not config.teacher:
+        return None
+    import keras
+
+    teacher = keras.saving.load_model(config.teacher, compile=False)
+    teacher.trainable = False
+    return teacher
 
 
 def _fit(model, ds, prepared: Prepared, epochs: int, schedule, verbose, callbacks=()) -> None:
@@ -289,7 +332,7 @@ def _fit(model, ds, prepared: Prepared, epochs: int, schedule, verbose, callback
     )
 
 
-def polish(model, prepared: Prepared, config: TrainConfig, seed: int, verbose="auto"):
+def polish(model, prepared: Prepared, config: TrainConfig, seed: int, verbose="auto", teacher=None):
     """Train ``config.polish_epochs`` more epochs on mild warps at a small, decaying rate.
 
     The main schedule's strong distortions (slant, elastic wobble, stroke width)
@@ -306,7 +349,7 @@ def polish(model, prepared: Prepared, config: TrainConfig, seed: int, verbose="a
     from .augment import MILD
 
     keras.utils.set_random_seed(seed + 1000)
-    ds = _dataset(prepared, config, seed + 1000, MILD)
+    ds = _dataset(prepared, config, seed + 1000, MILD, teacher)
     steps = config.polish_epochs * int(np.ceil(len(prepared.x_train) / config.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(config.polish_learning_rate, steps)
     _fit(model, ds, prepared, config.polish_epochs, schedule, verbose)
@@ -476,6 +519,7 @@ def train(
         "split_seed": config.split_seed,
         "augmentation": config.augment,
         "lowres_share": config.lowres_share,
+        "binary_share": config.binary_share,
         "polish_epochs": config.polish_epochs,
         "polish_learning_rate": config.polish_learning_rate,
         "train_images": int(len(prepared.x_train)),
@@ -497,6 +541,12 @@ def train(
     }
     if config.init:
         card["initialised_from"] = str(config.init)
+    if config.teacher:
+        card["distilled_from"] = {
+            "model": str(config.teacher),
+            "sha256": sha256_file(config.teacher),
+            "teacher_weight": config.teacher_weight,
+        }
     if held is not None:
         card["calibration"]["method"] += " and the held-out pen writers' drawings"
         card["pen"] = {**(prepared.pen_card or {}), **pen_report}
