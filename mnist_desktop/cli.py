@@ -303,6 +303,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         mnist_weight=args.mnist_weight,
         lowres_share=args.lowres_share,
         binary_share=args.binary_share,
+        segment_outliers=args.segment_outliers,
         init=args.init,
         teacher=args.teacher,
         teacher_weight=args.teacher_weight,
@@ -441,6 +442,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--marks", type=int, default=6000, help="synthetic non-digit marks (default: 6000)"
+    )
+    p.add_argument(
+        "--segment-outliers",
+        type=int,
+        default=0,
+        help="pieces of digits and touching pairs taught as 'not a digit', so a number "
+        "is not read from half a 0 or two joined digits (default: 0)",
     )
     p.add_argument(
         "--outlier-weight",

@@ -161,6 +161,7 @@ def test_training_with_pen_strokes_holds_out_writers_and_sets_a_rejection(tmp_pa
         pen_dir=str(pen_dir),
         pen_variants=1,
         synthetic_marks=20,
+        segment_outliers=20,
     )
     card = train(data, out, config, verbose=0)
     pen = card["pen"]
@@ -172,6 +173,12 @@ def test_training_with_pen_strokes_holds_out_writers_and_sets_a_rejection(tmp_pa
     rejection = card["rejection"]
     assert 0 < rejection["reject_below"] <= 1
     assert rejection["validation_digits_rejected"] <= config.max_digit_rejection
+    # Pieces and pairs of the validation digits are scored, never trained on.
+    assert 0 <= rejection["validation_pieces_rejected"] <= 1
+    assert 0 <= rejection["validation_pairs_rejected"] <= 1
+    assert card["segment_outliers"] == 20
+    # 200 MNIST + 60 pen digits + 4 letters + 20 marks + 20 pieces and pairs.
+    assert card["train_images"] == 200 + 60 + 4 + 20 + 20
     assert load_classifier("litert", out).reject_below == rejection["reject_below"]
 
 

@@ -55,6 +55,10 @@ class TrainConfig:
     synthetic_marks: int = 6000
     outlier_weight: float = 0.5
     """Weight of the outliers' uniform-target loss (Hendrycks et al. use 0.5)."""
+    segment_outliers: int = 0
+    """Pieces of MNIST training digits and touching pairs of them, half each,
+    taught as "not a digit" so that reading a number does not take half a 0 or
+    two joined digits for one (see :mod:`mnist_desktop.ml.segments`)."""
     mnist_weight: float = 1.0
     """Loss weight of each MNIST training digit (the pen digits weigh 1): above 1,
     the mix leans towards MNIST's handwriting."""
@@ -146,6 +150,8 @@ class Prepared:
     y_test: np.ndarray
     pen: PenHeldOut | None = None
     pen_card: dict | None = None
+    segments: tuple[np.ndarray, np.ndarray] | None = None
+    """Pieces and pairs of validation digits (see ``TrainConfig.segment_outliers``)."""
 
 
 def _one_hot(labels: np.ndarray) -> np.ndarray:
@@ -166,6 +172,24 @@ def prepare(data: Mnist, config: TrainConfig) -> Prepared:
         x_train = np.concatenate([x_train, extra_x])
         y_train = np.concatenate([y_train, extra_y])
         w_train = np.concatenate([w_train, extra_w])
+    segments = None
+    if config.segment_outliers > 0:
+        from .segments import digit_pairs, digit_pieces
+
+        half = config.segment_outliers // 2
+        raw = data.x_train[train_idx]
+        x_seg = np.concatenate(
+            [
+                digit_pieces(raw, half, config.seed + 3),
+                digit_pairs(raw, config.segment_outliers - half, config.seed + 4),
+            ]
+        )
+        x_train = np.concatenate([x_train, x_seg])
+        y_train = np.concatenate([y_train, np.full((len(x_seg), 10), 0.1, np.float32)])
+        w_train = np.concatenate([w_train, np.full(len(x_seg), config.outlier_weight, np.float32)])
+        # The validation digits' pieces and pairs, to measure (never to train on).
+        raw_val = data.x_train[val_idx]
+        segments = (digit_pieces(raw_val, 1000, 7), digit_pairs(raw_val, 1000, 8))
     return Prepared(
         x_train,
         y_train,
@@ -176,6 +200,7 @@ def prepare(data: Mnist, config: TrainConfig) -> Prepared:
         data.y_test.astype(np.int32),
         pen,
         pen_card,
+        segments,
     )
 
 
@@ -484,6 +509,12 @@ def train(
         rejection, pen_report = rejection_report(
             threshold, held, pen_probs, val_probs, marks_probs, test_probs, prepared.y_test
         )
+        if prepared.segments is not None:
+            for name, images in zip(("pieces", "pairs"), prepared.segments, strict=True):
+                probs = softmax(_logits(model, images), temperature)
+                rejection[f"validation_{name}_rejected"] = round(
+                    float((probs.max(1) < threshold).mean()), 5
+                )
     member_reports = []
     if len(trained) > 1:
         for member in trained:
@@ -520,6 +551,7 @@ def train(
         "augmentation": config.augment,
         "lowres_share": config.lowres_share,
         "binary_share": config.binary_share,
+        "segment_outliers": config.segment_outliers,
         "polish_epochs": config.polish_epochs,
         "polish_learning_rate": config.polish_learning_rate,
         "train_images": int(len(prepared.x_train)),
