@@ -54,45 +54,52 @@ def _fit(ink: np.ndarray) -> np.ndarray | None:
     return fit_to_mnist(ink, box)
 
 
-def digit_pieces(images: np.ndarray, count: int, seed: int) -> np.ndarray:
-    """Up to ``count`` model inputs, each the left or right part of a digit cut by a
-    column through its ink, as the reader cuts a wide digit or a joined pair."""
+def _collect(count: int, seed: int, make) -> np.ndarray:
+    """Up to ``count`` images from ``make(rng)``, which gives None for a draw it
+    can't use; at most :data:`ATTEMPTS` draws per image."""
     rng = np.random.default_rng(seed)
     out: list[np.ndarray] = []
     for _ in range(ATTEMPTS * count):
         if len(out) == count:
             break
+        image = make(rng)
+        if image is not None:
+            out.append(image)
+    return np.stack(out) if out else np.zeros((0, 28, 28), np.float32)
+
+
+def digit_pieces(images: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """Up to ``count`` model inputs, each the left or right part of a digit cut by a
+    column through its ink, as the reader cuts a wide digit or a joined pair."""
+
+    def piece(rng: np.random.Generator) -> np.ndarray | None:
         ink = _ink(images[int(rng.integers(len(images)))])
         height, width = ink.shape
         if height == 0 or width < MIN_WIDTH * height:
-            continue
+            return None
         cut = int(round(width * rng.uniform(*CUT_SHARE)))
         column = ink[:, cut] > 0.25
         if int(column[0]) + np.count_nonzero(column[1:] & ~column[:-1]) < 2:
             # Through one stroke, a piece may be a whole stroke that reads as a 1
             # (a 4's stem, a 7's leg); through two or more it shows their cut ends.
-            continue
+            return None
         part = ink[:, :cut] if rng.random() < 0.5 else ink[:, cut:]
         if not PIECE_MASS[0] <= part.sum() / ink.sum() <= PIECE_MASS[1]:
-            continue
-        fitted = _fit(part)
-        if fitted is not None:
-            out.append(fitted)
-    return np.stack(out) if out else np.zeros((0, 28, 28), np.float32)
+            return None
+        return _fit(part)
+
+    return _collect(count, seed, piece)
 
 
 def digit_pairs(images: np.ndarray, count: int, seed: int) -> np.ndarray:
-    """``count`` model inputs, each two digits side by side, touching, crossing or
-    nearly so, read as one candidate."""
-    rng = np.random.default_rng(seed)
-    out: list[np.ndarray] = []
-    for _ in range(ATTEMPTS * count):
-        if len(out) == count:
-            break
+    """Up to ``count`` model inputs, each two digits side by side, touching,
+    crossing or nearly so, read as one candidate."""
+
+    def pair(rng: np.random.Generator) -> np.ndarray | None:
         a = _ink(images[int(rng.integers(len(images)))])
         b = _ink(images[int(rng.integers(len(images)))])
         if a.size == 0 or b.size == 0:
-            continue
+            return None
         # The same height, as in a row; the second up to a tenth higher or lower.
         height = max(a.shape[0], b.shape[0])
         a = _height(a, height)
@@ -102,16 +109,15 @@ def digit_pairs(images: np.ndarray, count: int, seed: int) -> np.ndarray:
         x = a.shape[1] - overlap
         top = max(0, -shift)
         canvas = np.zeros(
-            (top + max(a.shape[0], shift + top + b.shape[0]), max(a.shape[1], x + b.shape[1])),
+            (top + max(a.shape[0], shift + b.shape[0]), max(a.shape[1], x + b.shape[1])),
             np.float32,
         )
         canvas[top : top + a.shape[0], : a.shape[1]] = a
         region = canvas[top + shift : top + shift + b.shape[0], x : x + b.shape[1]]
         np.maximum(region, b, out=region)
-        fitted = _fit(canvas)
-        if fitted is not None:
-            out.append(fitted)
-    return np.stack(out) if out else np.zeros((0, 28, 28), np.float32)
+        return _fit(canvas)
+
+    return _collect(count, seed, pair)
 
 
 def _height(ink: np.ndarray, height: int) -> np.ndarray:
