@@ -423,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--polish-epochs",
         type=int,
         default=4,
-        help="epochs on mild warps after the main ones (default: 4, as bundled)",
+        help="epochs on mild warps after the main ones (default: 4)",
     )
     p.add_argument(
         "--learning-rate", type=float, default=2e-3, help="peak learning rate (default: 2e-3)"
@@ -467,13 +467,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="share of training images blurred through 8-16 px and back, as upscaled "
-        "small scans look (default: 0, as bundled)",
+        "small scans look (default: 0; the bundled model: 0.12)",
     )
     p.add_argument(
         "--binary-share",
         type=float,
         default=0.0,
-        help="share of training images turned into binarised 11-16 cell scans (default: 0)",
+        help="share of training images turned into binarised 11-16 cell scans "
+        "(default: 0; the bundled model: 0.08)",
     )
     p.add_argument(
         "--init", metavar="MODEL", help="start from this trained .keras model (fine-tune it)"

@@ -295,8 +295,10 @@ def _tone_split(values: np.ndarray) -> Tones | None:
 
 
 def _clear_tones(split: Tones | None, one_tight: bool = False) -> Tones | None:
-    """The split if its two tones are clear: far apart for their spreads (both,
-    or with ``one_tight`` the tighter one); else None."""
+    """The split if its two tones are clear: far apart for both spreads; else
+    None.  With ``one_tight``, one tight cluster is enough: blank paper beside
+    strokes blurred into every shade (an upscaled 8 x 8 scan), for the caller to
+    accept only if that is the paper."""
     if split is None:
         return None
     low, high, low_spread, high_spread = split
@@ -306,7 +308,7 @@ def _clear_tones(split: Tones | None, one_tight: bool = False) -> Tones | None:
     return split
 
 
-def _two_tones(values: np.ndarray, one_tight: bool = False) -> Tones | None:
+def _two_tones(values: np.ndarray) -> Tones | None:
     """(dark level, light level, dark spread, light spread) when ``values`` are
     two clear tones.
 
@@ -316,11 +318,9 @@ def _two_tones(values: np.ndarray, one_tight: bool = False) -> Tones | None:
     split then separates two tight clusters far apart: paper and ink.  A blank
     noisy page splits too, but into halves of one cluster, a few noise widths
     apart; None then, and the median stands.  The spreads are robust standard
-    deviations; the paper's is its noise.  With ``one_tight``, one tight
-    cluster is enough: blank paper beside strokes blurred into every shade (an
-    upscaled 8 x 8 scan), for the caller to accept only if that is the paper.
+    deviations; the paper's is its noise.
     """
-    return _clear_tones(_tone_split(values), one_tight)
+    return _clear_tones(_tone_split(values))
 
 
 def _border_tone(values: np.ndarray, threshold: float) -> int:

@@ -66,8 +66,8 @@ def test_binary_scan_is_black_and_white_cells_of_the_same_digit(mnist_sample):
     out = _binary_scan(tf.constant(images), 1.0).numpy()
     assert out.shape == images.shape and out.min() >= 0.0 and out.max() <= 1.0
     ink = out > 0.05
-    # Square cells of 28 / 22 px or more (BINARY_SIDE): over half the ink is inside a cell, at full
-    # strength (the sharp originals: 29 % on average).
+    # Square cells of 28 / 22 px or more (BINARY_SIDE): over half the ink is
+    # inside a cell, at full strength (the sharp originals: 29 % on average).
     full = ((out > 0.99) & ink).sum(axis=(1, 2)) / ink.sum(axis=(1, 2))
     assert full.mean() > 0.45
     # Still the same digit: most of its ink where the original's was.
