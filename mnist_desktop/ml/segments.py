@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from mnist_desktop.preprocess import fit_to_mnist
+from mnist_desktop.preprocess import _bbox, fit_to_mnist
 
 UPSCALE = 3
 """MNIST's 20 px digits are scaled up to about the 80 px the reader cuts at."""
@@ -38,20 +38,17 @@ def _ink(image: np.ndarray) -> np.ndarray:
         (image.shape[1] * UPSCALE, image.shape[0] * UPSCALE), Image.BILINEAR
     )
     ink = np.asarray(big, np.float32) / 255.0
-    rows = np.flatnonzero(ink.max(axis=1) > 0.25)
-    cols = np.flatnonzero(ink.max(axis=0) > 0.25)
-    if rows.size == 0:
+    mask = ink > 0.25
+    if not mask.any():
         return ink[:0, :0]
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    x, y, w, h = _bbox(mask)
+    return ink[y : y + h, x : x + w]
 
 
 def _fit(ink: np.ndarray) -> np.ndarray | None:
-    rows = np.flatnonzero(ink.max(axis=1) > 0.25)
-    cols = np.flatnonzero(ink.max(axis=0) > 0.25)
-    if rows.size == 0:
-        return None
-    box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
-    return fit_to_mnist(ink, box)
+    """The ink fitted into the model's 28 x 28 as the reader fits a candidate."""
+    mask = ink > 0.25
+    return fit_to_mnist(ink, _bbox(mask)) if mask.any() else None
 
 
 def _collect(count: int, seed: int, make) -> np.ndarray:

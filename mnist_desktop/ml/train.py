@@ -187,9 +187,11 @@ def prepare(data: Mnist, config: TrainConfig) -> Prepared:
         x_train = np.concatenate([x_train, x_seg])
         y_train = np.concatenate([y_train, np.full((len(x_seg), 10), 0.1, np.float32)])
         w_train = np.concatenate([w_train, np.full(len(x_seg), config.outlier_weight, np.float32)])
-        # The validation digits' pieces and pairs, to measure (never to train on).
-        raw_val = data.x_train[val_idx]
-        segments = (digit_pieces(raw_val, 1000, 7), digit_pairs(raw_val, 1000, 8))
+        if config.pen_dir:
+            # The validation digits' pieces and pairs, to measure against the
+            # "not a digit" threshold the pen set's writers give (never to train on).
+            raw_val = data.x_train[val_idx]
+            segments = (digit_pieces(raw_val, 1000, 7), digit_pairs(raw_val, 1000, 8))
     return Prepared(
         x_train,
         y_train,
