@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QToolBar, QToolButton
 from mnist_desktop.gui import MainWindow
 from tests.helpers.images import encode, number_row, on_paper
 from tests.helpers.layout import problems
-from tests.helpers.qt import draw
+from tests.helpers.qt import draw, press
 from tests.helpers.strokes import digit_strokes, number_strokes
 from tests.test_gui import TIMEOUT, ready_window, wait_result
 
@@ -124,6 +124,25 @@ def test_a_narrow_window_drops_labels_before_controls(qtbot, window):
     assert problems(window) == []
     show_at(qtbot, window, (1000, 560))
     assert not window.toolbar.compact()  # the labels come back
+
+
+def test_switching_mode_with_a_message_showing_keeps_the_window_size(qtbot, window, tmp_path):
+    """A message above the canvas, a digit's large answer, then Ctrl+Shift+N: the
+    smallest window stays as it is (it grew by 3 px once: the number layout was
+    laid out while the answer still had the digit's large font)."""
+    show_at(qtbot, window, (640, 480))
+    write(qtbot, window, digit_strokes(4))
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"these are notes, not an image")
+    window.open_file(bad)
+    qtbot.waitUntil(lambda: window.message_bar.text() != "", timeout=TIMEOUT)
+    window.canvas.setFocus()
+    press("Ctrl+Shift+N")
+    assert window.mode == "number"
+    settled(qtbot)
+    assert (window.width(), window.height()) == (640, 480)
+    assert window.message_bar.text() != ""
+    assert problems(window) == []
 
 
 @pytest.mark.parametrize("mode", ["digit", "number"])

@@ -791,10 +791,12 @@ class MainWindow(QMainWindow):
         number = self.canvas.columns > 1
         (self.number_mode_action if number else self.digit_mode_action).setChecked(True)
         if self.body.number_mode() != number:
-            # The number layout never holds the digit canvas's 200 px minimum height,
-            # not even for a moment (the window would grow to fit it).
+            # The number layout never holds the digit canvas's 200 px minimum height
+            # nor the digit's large answer, not even for a moment: showing the
+            # number strip lays the window out at once, and it would grow to fit.
             if number:
                 self.canvas.setMinimumSize(420, 160)
+                self._set_answer(self.prediction_label.text())
             self.body.set_number_mode(number)
             if not number:
                 self.canvas.setMinimumSize(200, 200)
