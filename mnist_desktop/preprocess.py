@@ -83,6 +83,11 @@ class Preprocessed:
     source_size: tuple[int, int] = (0, 0)
     """(width, height) of the source image."""
     notes: list[str] = field(default_factory=list)
+    other_readings: list[Preprocessed] = field(default_factory=list)
+    """The image read with another tone as the paper, or the paper at its own
+    tone rather than the median grey, when which tone is the paper was no sure
+    thing (a bold digit cropped to its ink): the classifier turns to them when
+    this reading finds no digit."""
 
 
 # --------------------------------------------------------------------------- #
@@ -384,12 +389,51 @@ def _local_tails(lum: np.ndarray, cell: int, gh: int, gw: int) -> tuple[float, f
     return float(low), float(high)
 
 
-def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float, int]:
-    """Fit the paper: returns (background surface, sign of ink).
+UNSURE_SHARE = 0.25
+"""Which tone is the paper is no sure thing when the lesser of the image's two
+tones covers more than this share of it (a digit on paper covers far less)."""
+
+
+def _paper_candidates(grid: np.ndarray, split: Tones) -> tuple[str, ...]:
+    """The tones ('light', 'dark') that may be the paper: both when ink covers
+    much of the image (a bold digit cropped to its strokes, a blurred one
+    filling its frame), where neither the larger area nor the frame is a sure
+    sign of the paper (measured on bold crops: both point to the ink for one in
+    fifteen); () when the lesser tone covers little, and the paper is sure."""
+    darker = float((grid < (split[0] + split[1]) / 2).mean())
+    return ("light", "dark") if min(darker, 1.0 - darker) > UNSURE_SHARE else ()
+
+
+LINED_BOX = 0.7
+"""A reading whose ink covers this share of its own bounding box's edges is
+the paper taken for ink (it surrounds the digit); a digit's strokes touch
+their box at a few places (measured: at most 0.6 on bold crops, 0.75-0.84 for
+scans read the wrong way round)."""
+
+
+def _lines_its_box(image: np.ndarray) -> bool:
+    """Whether the ink of a 28 x 28 reading lines its bounding box (see :data:`LINED_BOX`)."""
+    mask = image > 0.5
+    if not mask.any():
+        return False
+    x, y, w, h = _bbox(mask)
+    box = mask[y : y + h, x : x + w]
+    edges = np.concatenate([box[0], box[-1], box[1:-1, 0], box[1:-1, -1]])
+    return float(edges.mean()) >= LINED_BOX
+
+
+def _background(
+    lum: np.ndarray, polarity: Polarity, paper: str | None = None
+) -> tuple[np.ndarray | float, int, tuple[str, ...]]:
+    """Fit the paper: returns (background surface, sign of ink, paper candidates).
 
     The sign is +1 for light ink on dark ground and -1 for dark ink on light
     paper.  The surface is a quadratic in x and y fitted to the pixels that are
     not ink (iteratively re-weighted), evaluated on a coarse grid of samples.
+    ``paper`` ('light' or 'dark') says which of the image's two tones is the
+    paper instead of judging it.  The candidates are the tones that may be the
+    paper when the judgement is no sure thing (see :func:`_paper_candidates`):
+    neither the larger area, nor the median, nor the frame then tells.
     """
     cell = max(1, -(-max(lum.shape) // 32))
     grid = _block_mean(lum, cell)
@@ -398,8 +442,16 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
     # that value is the paper: no tones to look for.
     flat = polarity != "auto" and _median(np.abs(grid - _median(grid))) == 0
     split = None if flat else _tone_split(_subsample(lum, TONE_SAMPLES))
+    papers: tuple[str, ...] = ()
+    if split is not None and paper is None and polarity == "auto":
+        papers = _paper_candidates(grid, split)
     tones = _clear_tones(split)
-    if tones is None and split is not None:
+    if paper is not None:
+        if split is None:
+            return _median(grid), 1 if paper == "dark" else -1, ()
+        # Told which tone is the paper: its half of Otsu's split.
+        tones, polarity = split, "light" if paper == "dark" else "dark"
+    elif tones is None and split is not None:
         # Strokes blurred into every shade beside blank paper: the paper is
         # the one tight tone, if it is also the tone the paper would be.
         tones = _clear_tones(split, one_tight=True)
@@ -407,7 +459,7 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
             tones = None
     if tones is not None:
         low, high, low_spread, high_spread = tones
-        paper_dark = _paper_is_dark(grid, tones)
+        paper_dark = paper == "dark" if paper is not None else _paper_is_dark(grid, tones)
         level, noise = (low, low_spread) if paper_dark else (high, high_spread)
         sign = {"light": 1, "dark": -1}.get(polarity, 1 if paper_dark else -1)
         residual = grid - level
@@ -429,11 +481,11 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
             if abs(high + low) < 0.02:  # no clear outliers on either side: use the paper's tone
                 sign = 1 if level < 0.5 else -1
         noise = _median(np.abs(residual)) * 1.4826
-    paper = _papery(residual * sign, noise)
+    papery = _papery(residual * sign, noise)
     gh, gw = grid.shape
-    if gh < 4 or gw < 4 or paper.sum() < 12 or _spread(grid[paper]) < 0.01:
+    if gh < 4 or gw < 4 or papery.sum() < 12 or _spread(grid[papery]) < 0.01:
         # Flat paper (a canvas, a scan, MNIST): a constant is exact and cheaper.
-        return level, sign
+        return level, sign, papers
     terms = _grid_terms(gh, gw)
     values = grid.ravel()
     surface = np.full(values.shape, level, dtype=np.float32)
@@ -446,8 +498,8 @@ def _background(lum: np.ndarray, polarity: Polarity) -> tuple[np.ndarray | float
         surface = (terms @ coef).astype(np.float32)
         noise = _median(np.abs(values[keep] - surface[keep])) * 1.4826
     if coef is None:
-        return level, sign
-    return _surface(coef, lum.shape, cell, (gh, gw)), sign
+        return level, sign, papers
+    return _surface(coef, lum.shape, cell, (gh, gw)), sign, papers
 
 
 def _chroma_distance(rgb: np.ndarray, lum: np.ndarray, ink: np.ndarray, noise: float) -> np.ndarray:
@@ -666,10 +718,13 @@ class InkMap:
     blank: bool
     polarity: str
     box: tuple[int, int, int, int] | None  # x, y, w, h in ink-map pixels
+    papers: tuple[str, ...] = ()
+    """The tones that may be the paper, when which one is was no sure thing
+    (see :func:`_paper_candidates`)."""
 
 
-def _blank(ink: np.ndarray, polarity: str) -> InkMap:
-    return InkMap(np.zeros_like(ink), True, polarity, None)
+def _blank(ink: np.ndarray, polarity: str, papers: tuple[str, ...] = ()) -> InkMap:
+    return InkMap(np.zeros_like(ink), True, polarity, None, papers)
 
 
 def _split(ink: np.ndarray, noise: float) -> tuple[float, float]:
@@ -685,15 +740,17 @@ def ink_map(
     alpha: np.ndarray | None = None,
     polarity: Polarity = "auto",
     speck_fraction: float = SPECK_FRACTION,
+    paper: str | None = None,
 ) -> InkMap:
     """Estimate the ink of an image (grey or RGB floats in [0, 1]).
 
     Returns the normalised ink (1 = a full stroke, 0 = paper) with specks (ink
     components under ``speck_fraction`` of the largest) removed, and the
-    bounding box of what is left.
+    bounding box of what is left.  ``paper`` ('light' or 'dark'): which of the
+    image's two tones is the paper, instead of judging it.
     """
     lum, rgb = _composite(data, alpha)
-    background, sign = _background(lum, polarity)
+    background, sign, papers = _background(lum, polarity, paper)
     ink = (lum - background) * sign
     # Pixel-level noise (sensor noise, JPEG artefacts, paper grain): the median
     # absolute deviation of a subsample, which a few ink pixels barely move.
@@ -719,7 +776,7 @@ def ink_map(
     name = "light" if sign > 0 else "dark"
     peak = float(ink.max())
     if peak < max(MIN_CONTRAST, 6.0 * noise):
-        return _blank(ink, name)
+        return _blank(ink, name, papers)
     ink /= peak
     threshold, floor = _split(ink, noise / peak)
     mask = ink > threshold
@@ -735,7 +792,7 @@ def ink_map(
             # is redone without the lines, which may be darker than the digit.
             left = float(ink.max())
             if left * peak < max(MIN_CONTRAST, 6.0 * noise):
-                return _blank(ink, name)
+                return _blank(ink, name, papers)
             ink /= left
             peak *= left
             threshold, floor = _split(ink, noise / peak)
@@ -747,7 +804,7 @@ def ink_map(
     cells = pool_cells(ink * mask, cell)
     labels, count = _components(cells > 0)
     if count == 0:
-        return _blank(ink, name)
+        return _blank(ink, name, papers)
     mass = np.bincount(labels.ravel(), cells.ravel())
     mass[0] = 0.0
     mass[_clutter(labels, count, mass)] = 0.0
@@ -769,7 +826,7 @@ def ink_map(
     x, y, bw, bh = _bbox(strong)
     extent = max(bw, bh)
     if extent < max(4, MIN_EXTENT * max(h, w)):
-        return _blank(ink, name)  # a speck, not a digit
+        return _blank(ink, name, papers)  # a speck, not a digit
     # The strong strokes' box, grown a little to take in their soft edges but
     # not far enough to reach the noise around them.
     margin = max(1, round(0.05 * (extent - 1)))
@@ -778,8 +835,8 @@ def ink_map(
     region &= _cells_to_pixels(_dilate(kept), cell, (h, w))
     ink = ink * (region & (ink > floor))
     if extent < DOT_EXTENT * max(h, w) and _fill(ink, _upper_decile(ink[strong])) > MAX_FILL:
-        return _blank(ink, name)  # a dot (a click on the canvas), not a digit
-    return InkMap(ink, False, name, _bbox(ink > 0))
+        return _blank(ink, name, papers)  # a dot (a click on the canvas), not a digit
+    return InkMap(ink, False, name, _bbox(ink > 0), papers)
 
 
 CHROMA_BOOST = 3.0
@@ -1058,12 +1115,24 @@ def preprocess(source: ImageSource, polarity: Polarity = "auto") -> Preprocessed
         raise ValueError(f"polarity must be 'auto', 'light' or 'dark', not {polarity!r}")
     data, alpha, size = read_image(source)
     found = ink_map(data, alpha, polarity)
+    result = _prepared(found, data.shape, size)
+    for paper in found.papers:
+        other = _prepared(ink_map(data, alpha, polarity, paper=paper), data.shape, size)
+        readings = [result, *result.other_readings]
+        if other.blank or _lines_its_box(other.image):
+            continue
+        if not any(np.array_equal(other.image, r.image) for r in readings):
+            result.other_readings.append(other)
+    return result
+
+
+def _prepared(found: InkMap, shape: tuple[int, ...], size: tuple[int, int]) -> Preprocessed:
     if found.blank or found.box is None:
         return Preprocessed(
             np.zeros((SIZE, SIZE), np.float32), True, found.polarity, None, size, ["no digit found"]
         )
     image = fit_to_mnist(found.ink, found.box)
-    return Preprocessed(image, False, found.polarity, scale_box(found.box, data.shape, size), size)
+    return Preprocessed(image, False, found.polarity, scale_box(found.box, shape, size), size)
 
 
 def preprocess_batch(images: np.ndarray, polarity: Polarity = "light") -> np.ndarray:

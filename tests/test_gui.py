@@ -71,6 +71,38 @@ def test_drawn_digits_are_recognised(qtbot, window, digit):
     assert window.input_view.array() is not None and window.input_view.array().max() > 0.9
 
 
+def test_an_opened_bold_crop_shows_the_reading_it_was_answered_from(
+    qtbot, window, tmp_path, mnist_sample
+):
+    """A bold 8 cropped to its ink: its ink, the larger tone, was once taken for
+    the paper ("not a digit?", the paper shown as the digit).  Read the other
+    way, it is an 8, and "what the model saw" shows that reading."""
+    from PIL import ImageFilter
+
+    from mnist_desktop.preprocess import preprocess
+
+    def bold(digit: np.ndarray) -> Image.Image:
+        ys, xs = np.nonzero(digit > 30)
+        crop = Image.fromarray(255 - digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+        return crop.resize((crop.width * 6, crop.height * 6)).filter(ImageFilter.MinFilter(9))
+
+    images, labels = mnist_sample
+    path = tmp_path / "bold8.png"
+    for digit in images[labels == 8]:
+        bold(digit).save(path)
+        pre = preprocess(path)
+        if pre.polarity == "light":  # its own reading takes the ink for the paper
+            break
+    else:
+        pytest.fail("no fixture 8 whose ink is taken for the paper at first")
+    window.open_file(path)
+    result = wait_result(qtbot, window)
+    assert result.prediction.digit == 8 and window.prediction_label.text().startswith("8")
+    shown = window.input_view.array()
+    away = [float(np.abs(shown - r.image).mean()) for r in [pre, *pre.other_readings]]
+    assert min(away[1:]) < 0.01 < away[0], away
+
+
 @pytest.mark.parametrize(
     ("digit", "size", "center", "width", "slant"),
     [

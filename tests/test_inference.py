@@ -9,7 +9,7 @@ import pytest
 
 from mnist_desktop.ml.calibration import expected_calibration_error, fit_temperature, softmax
 from mnist_desktop.ml.inference import ModelError, load_classifier, make_prediction
-from mnist_desktop.preprocess import preprocess_batch
+from mnist_desktop.preprocess import Preprocessed, preprocess, preprocess_batch
 from tests.helpers.images import encode, on_paper, upscale
 
 
@@ -166,3 +166,50 @@ def test_csv_cells_that_start_a_formula_are_neutralised():
     assert safe_cell('=HYPERLINK("x").png') == '\'=HYPERLINK("x").png'
     assert [safe_cell(c) for c in ("+1", "-2", "@a", "\tx")] == ["'+1", "'-2", "'@a", "'\tx"]
     assert safe_cell("digit.png") == "digit.png" and safe_cell(-1.5) == -1.5
+
+
+def test_the_preprocessings_reading_stands_unless_it_finds_no_digit():
+    """Of an image read with either tone as paper (a close call), the first
+    reading answers when it reads a digit, even if another is surer: the
+    space inside a loop, taken for ink, can look like a 0.  A first reading
+    with no digit gives way to the surest other reading of a digit, and a blank
+    one only to a read digit, never to "not a digit"."""
+    from mnist_desktop.ml.inference import best_reading
+
+    def reading(top, digit=4):
+        probs = np.full(10, (1 - top) / 9)
+        probs[digit] = top
+        return make_prediction(probs, reject_below=0.4)
+
+    blank = make_prediction(np.zeros(10), Preprocessed(np.zeros((28, 28), np.float32), True))
+    read, surer, rejected = reading(0.6, 4), reading(0.99, 0), reading(0.2, 7)
+    assert best_reading([read, surer]) is read
+    assert best_reading([rejected, read, surer]) is surer
+    assert best_reading([rejected, reading(0.3, 1)]) is rejected
+    assert best_reading([blank, rejected]) is blank
+    assert best_reading([blank, read]) is read
+    assert best_reading([read]) is read
+
+
+def test_a_classifier_answers_from_the_reading_it_chose(litert, mnist_sample):
+    """A bold digit cropped to its ink, once answered "not a digit" because its
+    larger tone, the ink, was taken for the paper, is read; the prediction
+    carries the reading it came from, which is what the window shows and learns
+    from."""
+    from PIL import Image, ImageFilter
+
+    images, labels = mnist_sample
+    index = next(i for i, d in enumerate(labels) if d == 8)
+    digit = images[index]
+    ys, xs = np.nonzero(digit > 30)
+    crop = Image.fromarray(255 - digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+    bold = np.asarray(
+        crop.resize((crop.width * 6, crop.height * 6)).filter(ImageFilter.MinFilter(9))
+    )
+    pre = preprocess(bold)
+    assert pre.other_readings
+    prediction = litert.predict_preprocessed(pre)
+    assert prediction.digit == 8
+    assert prediction.preprocessed in [pre, *pre.other_readings]
+    assert prediction.preprocessed.polarity == "dark"
+    assert [p.digit for p in litert.classify_many([pre, pre])] == [8, 8]

@@ -6,9 +6,9 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
-from mnist_desktop.preprocess import ImageError, preprocess, preprocess_batch
+from mnist_desktop.preprocess import ImageError, _lines_its_box, preprocess, preprocess_batch
 from tests.helpers.images import encode, on_paper, png_header_bomb, upscale
 
 
@@ -95,6 +95,48 @@ def test_polarity_can_be_overridden(digit):
     assert forced.blank
     with pytest.raises(ValueError):
         preprocess(photo, polarity="sideways")  # type: ignore[arg-type]
+
+
+def _bold_crop(digit: np.ndarray) -> Image.Image:
+    """The digit cropped to its ink, 6x, made very bold: dark on white."""
+    ys, xs = np.nonzero(digit > 30)
+    crop = Image.fromarray(255 - digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+    return crop.resize((crop.width * 6, crop.height * 6)).filter(ImageFilter.MinFilter(9))
+
+
+def test_a_close_call_on_the_paper_offers_the_other_reading(mnist_sample):
+    """A very bold digit cropped to its ink covers nearly as much of the image
+    as the paper, or more: neither the larger area nor the frame is a sure sign
+    of the paper, so the image is read with each tone as the paper too, for the
+    classifier to turn to.  A reading whose ink lines its own box is the paper
+    taken for ink and is not offered; a digit on paper, and a forced polarity
+    (the canvas), give one reading."""
+    images, _ = mnist_sample
+    both_ways = 0
+    for digit in images[:40]:
+        result = preprocess(_bold_crop(digit))
+        for other in result.other_readings:
+            assert not other.blank and not other.other_readings
+            assert not _lines_its_box(other.image)
+        both_ways += {r.polarity for r in [result, *result.other_readings]} == {"light", "dark"}
+    assert both_ways >= 30, both_ways  # measured: 34 of 40 (the rest: the paper lined its box)
+    assert (np.asarray(_bold_crop(images[0])) < 128).mean() > 0.35  # far more than on paper
+    on_a_page = on_paper(upscale(images[0], 160), canvas=(240, 240), at=(40, 40))
+    assert preprocess(on_a_page).other_readings == []
+    assert preprocess(255 - np.asarray(_bold_crop(images[1])), "light").other_readings == []
+
+
+def test_paper_taken_for_ink_lines_its_box():
+    """The space around a digit, read as ink, fills its box to the edges; a
+    digit's own strokes, even a bold ring, touch their box at a few places."""
+    ring = np.zeros((28, 28), np.float32)
+    yy, xx = np.mgrid[0:28, 0:28]
+    ring[(np.hypot(yy - 14, xx - 14) < 10) & (np.hypot(yy - 14, xx - 14) > 5)] = 1.0
+    assert not _lines_its_box(ring)
+    around = np.zeros((28, 28), np.float32)
+    around[4:24, 4:24] = 1.0 - ring[4:24, 4:24]
+    assert _lines_its_box(around)
+    assert not _lines_its_box(np.zeros((28, 28), np.float32))
 
 
 def _modes(digit: np.ndarray) -> dict[str, Image.Image]:

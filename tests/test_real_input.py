@@ -35,6 +35,7 @@ KINDS = {
     "tight": lambda d: _tight(d),
     "tight_margin_8": lambda d: _tight(d, margin=8),
     "bold": lambda d: _tight(d).filter(ImageFilter.MinFilter(5)),
+    "bolder_than_its_paper": lambda d: _tight(d).filter(ImageFilter.MinFilter(9)),
     "blurred": lambda d: _tight(d).filter(ImageFilter.GaussianBlur(4)),
     "binarised": lambda d: _tight(d).point(lambda v: 255 if v > 128 else 0),
     "16x16_upscaled": lambda d: (
@@ -61,18 +62,18 @@ def test_digits_cropped_bold_blurred_or_small_are_read(kind, invert, litert, mni
     assert blank == 0, f"{blank} of {N} {kind} digits answered 'no digit'"
     # The preprocessing must not lose them: the model's best guess (shown, on
     # the greyed chart too) is right as often as the bundled model manages on
-    # each kind (measured: 8x8 keeps little of a digit, 133 of 150 with the
-    # bundled network, 135 with the two-network model before it, which read fewer
-    # of real.py's 1,000 such digits: 95.6 against 96.7 %; a tight crop dilated by
-    # 4 px closes loops, 144).  (8x8 read 121 while its blank paper, beside
-    # strokes blurred into every shade, was not found: the median grey was taken
-    # for paper, thinning the strokes.)
-    floor = {"8x8_upscaled": 0.88, "bold": 0.9}.get(kind, 0.95)
+    # each kind (measured: 8x8 keeps little of a digit, 138 of 150; a tight
+    # crop dilated by 4 px closes loops, 148, by 8 px, 143).  (8x8 read 121
+    # while its blank paper, beside strokes blurred into every shade, was not
+    # found: the median grey was taken for paper, thinning the strokes; and
+    # 133 while the larger of two tones was always the paper: ink covering
+    # half the image, the 8 px bold read 116, 29 of them "not a digit?".)
+    floor = {"8x8_upscaled": 0.88, "bold": 0.9, "bolder_than_its_paper": 0.9}.get(kind, 0.95)
     assert right / N >= floor, f"{kind}: {right}/{N}"
     # The model's limit, kept visible: it answers "not a digit?" for some of
-    # these blurred or tiny digits (measured: 21 of 150 8x8, 9 blurred, 8 16x16,
-    # 3 bold; none of the others).
-    most = {"8x8_upscaled": 0.17}.get(kind, 0.07)
+    # these blurred or tiny digits (measured: 12 of 150 8x8, 7 16x16, 2
+    # blurred, 1 bolder than its paper; none of the others).
+    most = {"8x8_upscaled": 0.12}.get(kind, 0.07)
     assert rejected / N <= most, f"{kind}: {rejected}/{N} answered 'not a digit'"
 
 

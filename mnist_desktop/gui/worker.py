@@ -239,6 +239,8 @@ class InferenceWorker(QObject):
         # Without a model (still loading, or missing) the image and what the
         # model would see still come back; the prediction is None.
         prediction = classifier.predict_preprocessed(pre) if classifier else None
+        if prediction is not None and prediction.preprocessed is not None:
+            pre = prediction.preprocessed  # the reading answered from (see best_reading)
         done = time.perf_counter()
         # Only for an opened image (a live stroke must stay fast): one digit, or a number?
         found = len(segment(source, request.polarity).digits) if image is not None else 0  # type: ignore[arg-type]

@@ -138,6 +138,22 @@ def make_prediction(
     return Prediction(int(order[0]), top, probs, preprocessed, alternatives)
 
 
+def best_reading(predictions: Sequence[Prediction]) -> Prediction:
+    """The answer for one image from the predictions for its readings, the
+    first being the preprocessing's own choice of paper.
+
+    That choice stands when it reads a digit: the other tone taken as paper
+    turns the space around strokes into shapes (a loop's inside, a filled
+    outline) that can look like a digit too.  Only when it finds no digit
+    (blank, or "not a digit") does the other reading the model is surest of
+    answer, and only if it reads a digit."""
+    first = predictions[0]
+    read = [p for p in predictions[1:] if p.digit is not None]
+    if first.digit is not None or not read:
+        return first
+    return max(read, key=lambda p: p.confidence)
+
+
 def read_card(model_path: str | os.PathLike) -> dict:
     """The checked model card beside ``model_path`` (``<stem>.json``), {} if there is none.
 
@@ -214,6 +230,8 @@ class Classifier(ABC):
         return softmax(logits, self.temperature)
 
     def predict_preprocessed(self, pre: Preprocessed) -> Prediction:
+        if pre.other_readings:
+            return self.classify_many([pre])[0]
         if pre.blank:
             return make_prediction(np.zeros(10), pre)
         return self.verdict(self.probabilities(pre.image[None])[0], pre)
@@ -230,18 +248,22 @@ class Classifier(ABC):
     def classify_many(
         self, preprocessed: Sequence[Preprocessed], batch_size: int = 256
     ) -> list[Prediction]:
-        """Classify many preprocessed images in batches (blank ones skip the model)."""
-        results: list[Prediction | None] = [None] * len(preprocessed)
-        todo = [i for i, p in enumerate(preprocessed) if not p.blank]
-        for i, p in enumerate(preprocessed):
-            if p.blank:
-                results[i] = make_prediction(np.zeros(10), p)
+        """Classify many preprocessed images in batches (blank ones skip the model).
+
+        An image with :attr:`~Preprocessed.other_readings` is answered from
+        one of them when its own reading finds no digit (see :func:`best_reading`)."""
+        readings = [[p, *p.other_readings] for p in preprocessed]
+        todo = [r for group in readings for r in group if not r.blank]
+        answers: dict[int, Prediction] = {}
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
-            probs = self.probabilities(np.stack([preprocessed[i].image for i in chunk]))
-            for i, row in zip(chunk, probs, strict=True):
-                results[i] = self.verdict(row, preprocessed[i])
-        return results  # type: ignore[return-value]
+            probs = self.probabilities(np.stack([r.image for r in chunk]))
+            for r, row in zip(chunk, probs, strict=True):
+                answers[id(r)] = self.verdict(row, r)
+        return [
+            best_reading([answers.get(id(r)) or make_prediction(np.zeros(10), r) for r in group])
+            for group in readings
+        ]
 
     def describe(self) -> str:
         acc = self.card.get("test_accuracy")
