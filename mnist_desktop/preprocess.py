@@ -857,7 +857,9 @@ runs on past the digit."""
 
 LINE_ALONE = 0.9
 """A single band with no other ink is a printed line only if it runs (nearly)
-edge to edge; shorter, it may be a 1 or a dash, for the model to judge."""
+edge to edge; shorter, it may be a 1 or a dash, for the model to judge.  So is
+a band with all the other ink on one side of it: shorter, it may be a stroke
+on the digit's edge (a 1's base wider than the rest of a tight crop)."""
 
 
 def _bands(mask: np.ndarray, span: float = LINE_SPAN) -> list[tuple[int, int]]:
@@ -936,6 +938,10 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, floor: float) -> tuple[np.n
                 and span[-1] >= along[-1] + LINE_OVERHANG * length
             ):
                 continue  # a stroke of the digit, not a line
+            elif not (rest_v[:a].any() and rest_v[b:].any()) and (
+                span[-1] - span[0] + 1 < LINE_ALONE * length
+            ):
+                continue  # a foot or a cap on the digit's edge (a 1's base), not a line
             if not copied:
                 ink, mask, copied = ink.copy(), mask.copy(), True
             _erase_band(ink.T if across else ink, mask.T if across else mask, a, b, floor)

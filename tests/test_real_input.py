@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
+from mnist_desktop.preprocess import preprocess
+
 N = 150  # fixture digits per kind
 
 
@@ -129,6 +131,34 @@ def test_a_tight_seven_keeps_its_bar(litert, mnist_sample):
         for d in sevens
     ]
     assert read.count(7) >= 29, read
+
+
+@pytest.mark.parametrize("base", [0.62, 0.75, 0.88])
+def test_a_ones_base_is_not_a_line_to_write_on(base, litert, mnist_sample):
+    """A 1 with a base wider than the rest of it, in a small image: the base has
+    all the other ink on one side, as a line to write on has, but it stops
+    short of the image's edges, where a printed line runs on.  (A photo's 1
+    read as 7 once its base was erased.)  A digit written on a line that runs
+    edge to edge still loses the line."""
+    img = Image.new("L", (64, 64), 255)
+    draw = ImageDraw.Draw(img)
+    draw.line([(32, 6), (32, 54)], fill=0, width=3)
+    draw.line([(32, 6), (24, 14)], fill=0, width=3)
+    half = round(base * 32)
+    draw.rectangle([32 - half, 54, 32 + half, 56], fill=0)
+    model_input = preprocess(np.asarray(img)).image
+    bottom = model_input[np.flatnonzero(model_input.max(axis=1) > 0.5)[-1]]
+    assert (bottom > 0.5).sum() >= 12, "the base was erased"
+
+    images, labels = mnist_sample
+    right = 0
+    for digit, label in zip(images[:30], labels[:30], strict=True):
+        page = np.full((160, 200), 250, np.uint8)
+        ink = np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC))
+        page[20:132, 44:156] = (250 * (1 - ink / 255.0)).astype(np.uint8)
+        page[124:127] = 120  # the line it is written on, under its lowest ink
+        right += litert.classify(page).digit == label
+    assert right >= 29, f"{right} of 30 read right on their line"
 
 
 def test_a_drawing_saved_with_a_transparent_margin_keeps_its_own_paper(litert, mnist_sample):
