@@ -120,13 +120,24 @@ def classify_files(
                 stop = True
                 break
             try:
-                prepared.append((len(results), preprocess(path, polarity)))
+                prepared.append((len(results), preprocess(path, polarity, other_readings=False)))
             except Exception as exc:  # noqa: BLE001  # one file never stops the batch
                 results.append(FileResult(path, error=file_error(path, exc)))
                 continue
             results.append(FileResult(path))
         predictions = classifier.classify_many([pre for _, pre in prepared])
-        for (i, _), prediction in zip(prepared, predictions, strict=True):
+        for (i, pre), prediction in zip(prepared, predictions, strict=True):
+            if pre.close_call and prediction.digit is None:
+                # Read the other ways only now: most close calls (bold scans)
+                # read a digit the first way, and each reading costs as much.
+                try:
+                    prediction = classifier.predict_preprocessed(
+                        preprocess(results[i].path, polarity)
+                    )
+                except Exception:  # noqa: BLE001  # the first answer stands
+                    log.warning(
+                        "re-reading %s failed", display_path(results[i].path), exc_info=True
+                    )
             results[i].prediction = prediction
         if results:
             yield results

@@ -83,11 +83,13 @@ class Preprocessed:
     source_size: tuple[int, int] = (0, 0)
     """(width, height) of the source image."""
     notes: list[str] = field(default_factory=list)
+    close_call: bool = False
+    """Which tone is the paper was no sure thing (a bold digit cropped to its ink)."""
     other_readings: list[Preprocessed] = field(default_factory=list)
-    """The image read with another tone as the paper, or the paper at its own
-    tone rather than the median grey, when which tone is the paper was no sure
-    thing (a bold digit cropped to its ink): the classifier turns to them when
-    this reading finds no digit."""
+    """For a close call, the image read with another tone as the paper, or the
+    paper at its own tone rather than the median grey: the classifier turns to
+    them when this reading finds no digit.  (Empty when :func:`preprocess`
+    was asked for one reading.)"""
 
 
 # --------------------------------------------------------------------------- #
@@ -1109,12 +1111,16 @@ def fit_to_mnist(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return out
 
 
-def preprocess(source: ImageSource, polarity: Polarity = "auto") -> Preprocessed:
+def preprocess(
+    source: ImageSource, polarity: Polarity = "auto", other_readings: bool = True
+) -> Preprocessed:
     """Turn an image of a handwritten digit into the model's 28 x 28 input.
 
     ``source``: a path, image file bytes, a Pillow image or a NumPy array.
     ``polarity``: 'auto' (detect), 'light' (light ink on a dark ground, like
     MNIST and the canvas) or 'dark' (dark ink on light paper).
+    ``other_readings``: False leaves a close call's other readings unmade, for
+    a caller that makes them only where the first finds no digit.
     Raises :class:`ImageError` for anything that is not a readable image.
     """
     if polarity not in ("auto", "light", "dark"):
@@ -1122,7 +1128,8 @@ def preprocess(source: ImageSource, polarity: Polarity = "auto") -> Preprocessed
     data, alpha, size = read_image(source)
     found = ink_map(data, alpha, polarity)
     result = _prepared(found, data.shape, size)
-    for paper in found.papers:
+    result.close_call = bool(found.papers)
+    for paper in found.papers if other_readings else ():
         other = _prepared(ink_map(data, alpha, polarity, paper=paper), data.shape, size)
         readings = [result, *result.other_readings]
         if other.blank or _lines_its_box(other.image):

@@ -335,11 +335,11 @@ def test_quitting_during_a_folder_run_returns_at_once(qtbot, window, tmp_path, m
     real = files.preprocess
     seen = []
 
-    def slow(path, polarity="auto"):
+    def slow(path, polarity="auto", **options):
         seen.append(path)
         if len(seen) == 2:
             gate.wait()  # a decode that takes forever
-        return real(path, polarity)
+        return real(path, polarity, **options)
 
     monkeypatch.setattr(files, "preprocess", slow)  # the decode of one file
     dialog = window.classify_folder(str(tmp_path))
@@ -357,11 +357,11 @@ def test_cancel_stops_a_folder_run_between_files(qtbot, window, tmp_path, monkey
     real = files.preprocess
     seen = []
 
-    def slow(path, polarity="auto"):
+    def slow(path, polarity="auto", **options):
         seen.append(path)
         if len(seen) == 2:
             gate.wait()
-        return real(path, polarity)
+        return real(path, polarity, **options)
 
     monkeypatch.setattr(files, "preprocess", slow)  # the decode of one file
     dialog = window.classify_folder(str(tmp_path))

@@ -78,12 +78,12 @@ def test_cancel_takes_effect_between_files(qtbot, window, tmp_path, mnist_sample
     reached, release = threading.Event(), threading.Event()
     real, calls = files.preprocess, []
 
-    def slow_third_file(path, polarity="auto"):
+    def slow_third_file(path, polarity="auto", **options):
         calls.append(path)
         if len(calls) == 3:  # a file that takes long to read
             reached.set()
             release.wait(30)
-        return real(path, polarity)
+        return real(path, polarity, **options)
 
     monkeypatch.setattr(files, "preprocess", slow_third_file)
     dialog = window.classify_folder(str(tmp_path / "many"))
