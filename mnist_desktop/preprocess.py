@@ -1140,6 +1140,7 @@ def preprocess(
 
 
 def _prepared(found: InkMap, shape: tuple[int, ...], size: tuple[int, int]) -> Preprocessed:
+    """The model's input from an ink map of an image of ``shape`` (analysed) and ``size`` (source)."""
     if found.blank or found.box is None:
         return Preprocessed(
             np.zeros((SIZE, SIZE), np.float32), True, found.polarity, None, size, ["no digit found"]
