@@ -120,7 +120,7 @@ def classify_files(
                 stop = True
                 break
             try:
-                prepared.append((len(results), preprocess(path, polarity, other_readings=False)))
+                prepared.append((len(results), preprocess(path, polarity)))
             except Exception as exc:  # noqa: BLE001  # one file never stops the batch
                 results.append(FileResult(path, error=file_error(path, exc)))
                 continue
@@ -128,12 +128,10 @@ def classify_files(
         predictions = classifier.classify_many([pre for _, pre in prepared])
         for (i, pre), prediction in zip(prepared, predictions, strict=True):
             if pre.close_call and prediction.digit is None:
-                # Read the other ways only now: most close calls (bold scans)
-                # read a digit the first way, and each reading costs as much.
+                # Read the other ways only now, as Classifier.classify does: most
+                # close calls read a digit the first way, and each reading costs as much.
                 try:
-                    prediction = classifier.predict_preprocessed(
-                        preprocess(results[i].path, polarity)
-                    )
+                    prediction = classifier.classify(results[i].path, polarity)
                 except Exception:  # noqa: BLE001  # the first answer stands
                     log.warning(
                         "re-reading %s failed", display_path(results[i].path), exc_info=True

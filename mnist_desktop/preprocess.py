@@ -86,10 +86,10 @@ class Preprocessed:
     close_call: bool = False
     """Which tone is the paper was no sure thing (a bold digit cropped to its ink)."""
     other_readings: list[Preprocessed] = field(default_factory=list)
-    """For a close call, the image read with another tone as the paper, or the
-    paper at its own tone rather than the median grey: the classifier turns to
-    them when this reading finds no digit.  (Empty when :func:`preprocess`
-    was asked for one reading.)"""
+    """For a close call, when :func:`preprocess` was asked for them: the image
+    read with another tone as the paper, or the paper at its own tone rather
+    than the median grey.  The classifier turns to them when this reading
+    finds no digit."""
 
 
 # --------------------------------------------------------------------------- #
@@ -1112,15 +1112,17 @@ def fit_to_mnist(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def preprocess(
-    source: ImageSource, polarity: Polarity = "auto", other_readings: bool = True
+    source: ImageSource, polarity: Polarity = "auto", other_readings: bool = False
 ) -> Preprocessed:
     """Turn an image of a handwritten digit into the model's 28 x 28 input.
 
     ``source``: a path, image file bytes, a Pillow image or a NumPy array.
     ``polarity``: 'auto' (detect), 'light' (light ink on a dark ground, like
     MNIST and the canvas) or 'dark' (dark ink on light paper).
-    ``other_readings``: False leaves a close call's other readings unmade, for
-    a caller that makes them only where the first finds no digit.
+    ``other_readings``: also read a close call on the paper with each tone as
+    the paper (:attr:`Preprocessed.other_readings`; each costs as much as the
+    first, so :meth:`~mnist_desktop.ml.inference.Classifier.classify` asks
+    for them only when the first reading finds no digit).
     Raises :class:`ImageError` for anything that is not a readable image.
     """
     if polarity not in ("auto", "light", "dark"):

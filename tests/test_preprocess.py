@@ -114,7 +114,7 @@ def test_a_close_call_on_the_paper_offers_the_other_reading(mnist_sample):
     images, _ = mnist_sample
     both_ways = 0
     for digit in images[:40]:
-        result = preprocess(_bold_crop(digit))
+        result = preprocess(_bold_crop(digit), other_readings=True)
         for other in result.other_readings:
             assert not other.blank and not other.other_readings
             assert not _lines_its_box(other.image)
@@ -122,8 +122,9 @@ def test_a_close_call_on_the_paper_offers_the_other_reading(mnist_sample):
     assert both_ways >= 30, both_ways  # measured: 34 of 40 (the rest: the paper lined its box)
     assert (np.asarray(_bold_crop(images[0])) < 128).mean() > 0.35  # far more than on paper
     on_a_page = on_paper(upscale(images[0], 160), canvas=(240, 240), at=(40, 40))
-    assert preprocess(on_a_page).other_readings == []
-    assert preprocess(255 - np.asarray(_bold_crop(images[1])), "light").other_readings == []
+    assert preprocess(on_a_page, other_readings=True).other_readings == []
+    light = preprocess(255 - np.asarray(_bold_crop(images[1])), "light", other_readings=True)
+    assert light.other_readings == [] and not light.close_call
 
 
 def test_paper_taken_for_ink_lines_its_box():

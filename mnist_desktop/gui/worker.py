@@ -238,7 +238,7 @@ class InferenceWorker(QObject):
         prepared = time.perf_counter()
         # Without a model (still loading, or missing) the image and what the
         # model would see still come back; the prediction is None.
-        prediction = classifier.predict_preprocessed(pre) if classifier else None
+        prediction = classifier.classify(source, request.polarity, pre) if classifier else None  # type: ignore[arg-type]
         if prediction is not None and prediction.preprocessed is not None:
             pre = prediction.preprocessed  # the reading answered from (see best_reading)
         done = time.perf_counter()

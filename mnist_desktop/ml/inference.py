@@ -241,9 +241,26 @@ class Classifier(ABC):
         its "not a digit" threshold applied."""
         return make_prediction(probabilities, pre, self.reject_below)
 
-    def classify(self, source: ImageSource, polarity: Polarity = "auto") -> Prediction:
-        """Preprocess ``source`` (path, bytes, PIL image or array) and classify it."""
-        return self.predict_preprocessed(preprocess(source, polarity))
+    def classify(
+        self,
+        source: ImageSource,
+        polarity: Polarity = "auto",
+        preprocessed: Preprocessed | None = None,
+    ) -> Prediction:
+        """Preprocess ``source`` (path, bytes, PIL image or array) and classify it;
+        ``preprocessed``: its preprocessing, when the caller has it already.
+
+        A close call on the paper whose first reading finds no digit is read the
+        other ways too (:attr:`~Preprocessed.other_readings`): only then, as
+        each reading costs as much as the first (a photo with a dark desk
+        beside the page is a close call too)."""
+        pre = preprocessed if preprocessed is not None else preprocess(source, polarity)
+        prediction = self.predict_preprocessed(pre)
+        if pre.close_call and not pre.other_readings and prediction.digit is None:
+            prediction = self.predict_preprocessed(
+                preprocess(source, polarity, other_readings=True)
+            )
+        return prediction
 
     def classify_many(
         self, preprocessed: Sequence[Preprocessed], batch_size: int = 256
