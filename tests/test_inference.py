@@ -172,8 +172,8 @@ def test_the_preprocessings_reading_stands_unless_it_finds_no_digit():
     """Of an image read with either tone as paper (a close call), the first
     reading answers when it reads a digit, even if another is surer: the
     space inside a loop, taken for ink, can look like a 0.  A first reading
-    with no digit gives way to the surest other reading of a digit, and a blank
-    one only to a read digit, never to "not a digit"."""
+    with no digit (blank, or "not a digit") gives way to the surest other
+    reading of a sure digit; never to "not a digit", nor to a guess ("1?")."""
     from mnist_desktop.ml.inference import best_reading
 
     def reading(top, digit=4):
@@ -186,6 +186,7 @@ def test_the_preprocessings_reading_stands_unless_it_finds_no_digit():
     assert best_reading([read, surer]) is read
     assert best_reading([rejected, read, surer]) is surer
     assert best_reading([rejected, reading(0.3, 1)]) is rejected
+    assert best_reading([rejected, reading(0.5, 1)]) is rejected  # "1?" is no answer either
     assert best_reading([blank, rejected]) is blank
     assert best_reading([blank, read]) is read
     assert best_reading([read]) is read
