@@ -460,10 +460,12 @@ class NumberReading(Segmentation):
         return any(d.touching for d in self.digits)
 
 
-def _reduced_ink(source: ImageSource, polarity: Polarity) -> tuple[Segmentation, np.ndarray | None]:
+def _reduced_ink(
+    source: ImageSource, polarity: Polarity, paper: str | None = None
+) -> tuple[Segmentation, np.ndarray | None]:
     """The ink of ``source``, reduced so the digits are about WORK_HEIGHT high (None: blank)."""
     data, alpha, size = read_image(source)
-    found = ink_map(data, alpha, polarity, speck_fraction=0.02)
+    found = ink_map(data, alpha, polarity, speck_fraction=0.02, paper=paper)
     result = Segmentation(polarity=found.polarity, size=size)
     if found.blank or found.box is None:
         result.notes.append("no digit found")
@@ -475,12 +477,15 @@ def _reduced_ink(source: ImageSource, polarity: Polarity) -> tuple[Segmentation,
     return result, ink
 
 
-def segment(source: ImageSource, polarity: Polarity = "auto") -> Segmentation:
+def segment(
+    source: ImageSource, polarity: Polarity = "auto", paper: str | None = None
+) -> Segmentation:
     """Where the digits of a number are, without the model, for a quick count (is an
     opened image one digit or several?): whole ink components, those that overlap
     horizontally by half the narrower one joined.  :func:`read_number` decides
-    touching and wide digits with the model."""
-    result, ink = _reduced_ink(source, polarity)
+    touching and wide digits with the model.  ``paper`` ('light' or 'dark'):
+    which tone is the paper, when the digit was read so (a close call)."""
+    result, ink = _reduced_ink(source, polarity, paper)
     if ink is None:
         return result
     pieces, pixels = _pieces(ink, 0.0, cut=False)

@@ -101,6 +101,10 @@ def test_an_opened_bold_crop_shows_the_reading_it_was_answered_from(
     shown = window.input_view.array()
     away = [float(np.abs(shown - r.image).mean()) for r in [pre, *pre.other_readings]]
     assert min(away[1:]) < 0.01 < away[0], away
+    # Its digits are counted with the paper it was read with: one, not the
+    # paper's pieces (it offered to read "3 digits" as a number once).
+    assert result.digits_found == 1
+    assert "digits, not one" not in window.message_bar.text()
 
 
 @pytest.mark.parametrize(

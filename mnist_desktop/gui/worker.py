@@ -239,11 +239,16 @@ class InferenceWorker(QObject):
         # Without a model (still loading, or missing) the image and what the
         # model would see still come back; the prediction is None.
         prediction = classifier.classify(source, request.polarity, pre) if classifier else None  # type: ignore[arg-type]
-        if prediction is not None and prediction.preprocessed is not None:
-            pre = prediction.preprocessed  # the reading answered from (see best_reading)
+        paper = None
+        chosen = prediction.preprocessed if prediction is not None else None
+        if chosen is not None and not np.array_equal(chosen.image, pre.image):
+            # Answered from another reading of a close call (see Classifier.classify):
+            # its digits are counted with the paper that reading took.
+            paper = "light" if chosen.polarity == "dark" else "dark"
+            pre = chosen
         done = time.perf_counter()
         # Only for an opened image (a live stroke must stay fast): one digit, or a number?
-        found = len(segment(source, request.polarity).digits) if image is not None else 0  # type: ignore[arg-type]
+        found = len(segment(source, request.polarity, paper).digits) if image is not None else 0  # type: ignore[arg-type]
         return Result(
             id=request.id,
             prediction=prediction,
