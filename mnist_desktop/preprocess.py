@@ -330,12 +330,16 @@ def _two_tones(values: np.ndarray) -> Tones | None:
     return _clear_tones(_tone_split(values))
 
 
+def _edge_pixels(values: np.ndarray) -> np.ndarray:
+    """The outermost pixels of a 2-D array, each once."""
+    return np.concatenate([values[0], values[-1], values[1:-1, 0], values[1:-1, -1]])
+
+
 def _border_tone(values: np.ndarray, threshold: float) -> int:
     """+1 when most of the image's outermost pixels are above ``threshold``, else -1.
 
     A digit touches its frame at a few places, so the frame is mostly paper."""
-    ring = np.concatenate([values[0], values[-1], values[1:-1, 0], values[1:-1, -1]])
-    return 1 if (ring >= threshold).mean() >= 0.5 else -1
+    return 1 if (_edge_pixels(values) >= threshold).mean() >= 0.5 else -1
 
 
 def _paper_is_dark(grid: np.ndarray, tones: tuple[float, float, float, float]) -> bool:
@@ -396,14 +400,13 @@ UNSURE_SHARE = 0.25
 tones covers more than this share of it (a digit on paper covers far less)."""
 
 
-def _paper_candidates(grid: np.ndarray, split: Tones) -> tuple[str, ...]:
-    """The tones ('light', 'dark') that may be the paper: both when ink covers
-    much of the image (a bold digit cropped to its strokes, a blurred one
-    filling its frame), where neither the larger area nor the frame is a sure
-    sign of the paper (measured on bold crops: both point to the ink for one in
-    fifteen); () when the lesser tone covers little, and the paper is sure."""
+def _close_call(grid: np.ndarray, split: Tones) -> bool:
+    """Whether either tone may be the paper: ink covering much of the image (a
+    bold digit cropped to its strokes, a blurred one filling its frame) leaves
+    neither the larger area nor the frame a sure sign of the paper (measured on
+    bold crops: both point to the ink for one in fifteen)."""
     darker = float((grid < (split[0] + split[1]) / 2).mean())
-    return ("light", "dark") if min(darker, 1.0 - darker) > UNSURE_SHARE else ()
+    return min(darker, 1.0 - darker) > UNSURE_SHARE
 
 
 LINED_BOX = 0.7
@@ -419,23 +422,21 @@ def _lines_its_box(image: np.ndarray) -> bool:
     if not mask.any():
         return False
     x, y, w, h = _bbox(mask)
-    box = mask[y : y + h, x : x + w]
-    edges = np.concatenate([box[0], box[-1], box[1:-1, 0], box[1:-1, -1]])
-    return float(edges.mean()) >= LINED_BOX
+    return float(_edge_pixels(mask[y : y + h, x : x + w]).mean()) >= LINED_BOX
 
 
 def _background(
     lum: np.ndarray, polarity: Polarity, paper: str | None = None
-) -> tuple[np.ndarray | float, int, tuple[str, ...]]:
-    """Fit the paper: returns (background surface, sign of ink, paper candidates).
+) -> tuple[np.ndarray | float, int, bool]:
+    """Fit the paper: returns (background surface, sign of ink, close call).
 
     The sign is +1 for light ink on dark ground and -1 for dark ink on light
     paper.  The surface is a quadratic in x and y fitted to the pixels that are
     not ink (iteratively re-weighted), evaluated on a coarse grid of samples.
     ``paper`` ('light' or 'dark') says which of the image's two tones is the
-    paper instead of judging it.  The candidates are the tones that may be the
-    paper when the judgement is no sure thing (see :func:`_paper_candidates`):
-    neither the larger area, nor the median, nor the frame then tells.
+    paper instead of judging it.  A close call (see :func:`_close_call`): the
+    judgement is no sure thing, neither the larger area, nor the median, nor
+    the frame tells.
     """
     cell = max(1, -(-max(lum.shape) // 32))
     grid = _block_mean(lum, cell)
@@ -444,13 +445,13 @@ def _background(
     # that value is the paper: no tones to look for.
     flat = polarity != "auto" and _median(np.abs(grid - _median(grid))) == 0
     split = None if flat else _tone_split(_subsample(lum, TONE_SAMPLES))
-    papers: tuple[str, ...] = ()
+    close_call = False
     if split is not None and paper is None and polarity == "auto":
-        papers = _paper_candidates(grid, split)
+        close_call = _close_call(grid, split)
     tones = _clear_tones(split)
     if paper is not None:
         if split is None:
-            return _median(grid), 1 if paper == "dark" else -1, ()
+            return _median(grid), 1 if paper == "dark" else -1, False
         # Told which tone is the paper: its half of Otsu's split.
         tones, polarity = split, "light" if paper == "dark" else "dark"
     elif tones is None and split is not None:
@@ -487,7 +488,7 @@ def _background(
     gh, gw = grid.shape
     if gh < 4 or gw < 4 or papery.sum() < 12 or _spread(grid[papery]) < 0.01:
         # Flat paper (a canvas, a scan, MNIST): a constant is exact and cheaper.
-        return level, sign, papers
+        return level, sign, close_call
     terms = _grid_terms(gh, gw)
     values = grid.ravel()
     surface = np.full(values.shape, level, dtype=np.float32)
@@ -500,8 +501,8 @@ def _background(
         surface = (terms @ coef).astype(np.float32)
         noise = _median(np.abs(values[keep] - surface[keep])) * 1.4826
     if coef is None:
-        return level, sign, papers
-    return _surface(coef, lum.shape, cell, (gh, gw)), sign, papers
+        return level, sign, close_call
+    return _surface(coef, lum.shape, cell, (gh, gw)), sign, close_call
 
 
 def _chroma_distance(rgb: np.ndarray, lum: np.ndarray, ink: np.ndarray, noise: float) -> np.ndarray:
@@ -629,7 +630,7 @@ def _clutter(labels: np.ndarray, count: int, mass: np.ndarray) -> np.ndarray:
     its ink, a blot).  Returns a mask over the labels.
     """
     out = np.zeros(count + 1, bool)
-    edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    edge = _edge_pixels(labels)
     cells = np.bincount(labels.ravel(), minlength=count + 1)
     boxes = []
     # This runs for every live update of the canvas: components too small to
@@ -720,13 +721,12 @@ class InkMap:
     blank: bool
     polarity: str
     box: tuple[int, int, int, int] | None  # x, y, w, h in ink-map pixels
-    papers: tuple[str, ...] = ()
-    """The tones that may be the paper, when which one is was no sure thing
-    (see :func:`_paper_candidates`)."""
+    close_call: bool = False
+    """Which tone is the paper was no sure thing (see :func:`_close_call`)."""
 
 
-def _blank(ink: np.ndarray, polarity: str, papers: tuple[str, ...] = ()) -> InkMap:
-    return InkMap(np.zeros_like(ink), True, polarity, None, papers)
+def _blank(ink: np.ndarray, polarity: str, close_call: bool = False) -> InkMap:
+    return InkMap(np.zeros_like(ink), True, polarity, None, close_call)
 
 
 def _split(ink: np.ndarray, noise: float) -> tuple[float, float]:
@@ -752,7 +752,7 @@ def ink_map(
     image's two tones is the paper, instead of judging it.
     """
     lum, rgb = _composite(data, alpha)
-    background, sign, papers = _background(lum, polarity, paper)
+    background, sign, close_call = _background(lum, polarity, paper)
     ink = (lum - background) * sign
     # Pixel-level noise (sensor noise, JPEG artefacts, paper grain): the median
     # absolute deviation of a subsample, which a few ink pixels barely move.
@@ -778,7 +778,7 @@ def ink_map(
     name = "light" if sign > 0 else "dark"
     peak = float(ink.max())
     if peak < max(MIN_CONTRAST, 6.0 * noise):
-        return _blank(ink, name, papers)
+        return _blank(ink, name, close_call)
     ink /= peak
     threshold, floor = _split(ink, noise / peak)
     mask = ink > threshold
@@ -794,7 +794,7 @@ def ink_map(
             # is redone without the lines, which may be darker than the digit.
             left = float(ink.max())
             if left * peak < max(MIN_CONTRAST, 6.0 * noise):
-                return _blank(ink, name, papers)
+                return _blank(ink, name, close_call)
             ink /= left
             peak *= left
             threshold, floor = _split(ink, noise / peak)
@@ -806,7 +806,7 @@ def ink_map(
     cells = pool_cells(ink * mask, cell)
     labels, count = _components(cells > 0)
     if count == 0:
-        return _blank(ink, name, papers)
+        return _blank(ink, name, close_call)
     mass = np.bincount(labels.ravel(), cells.ravel())
     mass[0] = 0.0
     mass[_clutter(labels, count, mass)] = 0.0
@@ -828,7 +828,7 @@ def ink_map(
     x, y, bw, bh = _bbox(strong)
     extent = max(bw, bh)
     if extent < max(4, MIN_EXTENT * max(h, w)):
-        return _blank(ink, name, papers)  # a speck, not a digit
+        return _blank(ink, name, close_call)  # a speck, not a digit
     # The strong strokes' box, grown a little to take in their soft edges but
     # not far enough to reach the noise around them.
     margin = max(1, round(0.05 * (extent - 1)))
@@ -837,8 +837,8 @@ def ink_map(
     region &= _cells_to_pixels(_dilate(kept), cell, (h, w))
     ink = ink * (region & (ink > floor))
     if extent < DOT_EXTENT * max(h, w) and _fill(ink, _upper_decile(ink[strong])) > MAX_FILL:
-        return _blank(ink, name, papers)  # a dot (a click on the canvas), not a digit
-    return InkMap(ink, False, name, _bbox(ink > 0), papers)
+        return _blank(ink, name, close_call)  # a dot (a click on the canvas), not a digit
+    return InkMap(ink, False, name, _bbox(ink > 0), close_call)
 
 
 CHROMA_BOOST = 3.0
@@ -1130,8 +1130,8 @@ def preprocess(
     data, alpha, size = read_image(source)
     found = ink_map(data, alpha, polarity)
     result = _prepared(found, data.shape, size)
-    result.close_call = bool(found.papers)
-    for paper in found.papers if other_readings else ():
+    result.close_call = found.close_call
+    for paper in ("light", "dark") if found.close_call and other_readings else ():
         other = _prepared(ink_map(data, alpha, polarity, paper=paper), data.shape, size)
         readings = [result, *result.other_readings]
         if other.blank or _lines_its_box(other.image):
