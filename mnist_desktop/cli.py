@@ -304,6 +304,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         lowres_share=args.lowres_share,
         binary_share=args.binary_share,
         segment_outliers=args.segment_outliers,
+        style_digits=args.styles,
         init=args.init,
         teacher=args.teacher,
         teacher_weight=args.teacher_weight,
@@ -442,6 +443,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--marks", type=int, default=6000, help="synthetic non-digit marks (default: 6000)"
+    )
+    p.add_argument(
+        "--styles",
+        type=int,
+        default=0,
+        help="digits drawn in handwriting styles MNIST has few of: a flagged 1, a barred 7, "
+        "an open 4, a hooked 9, a slashed 0 (default: 0)",
     )
     p.add_argument(
         "--segment-outliers",

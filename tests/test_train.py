@@ -162,6 +162,7 @@ def test_training_with_pen_strokes_holds_out_writers_and_sets_a_rejection(tmp_pa
         pen_variants=1,
         synthetic_marks=20,
         segment_outliers=20,
+        style_digits=10,
     )
     card = train(data, out, config, verbose=0)
     pen = card["pen"]
@@ -176,9 +177,9 @@ def test_training_with_pen_strokes_holds_out_writers_and_sets_a_rejection(tmp_pa
     # Pieces and pairs of the validation digits are scored, never trained on.
     assert 0 <= rejection["validation_pieces_rejected"] <= 1
     assert 0 <= rejection["validation_pairs_rejected"] <= 1
-    assert card["segment_outliers"] == 20
-    # 200 MNIST + 60 pen digits + 4 letters + 20 marks + 20 pieces and pairs.
-    assert card["train_images"] == 200 + 60 + 4 + 20 + 20
+    assert card["segment_outliers"] == 20 and card["style_digits"] == 10
+    # 200 MNIST + 60 pen digits + 4 letters + 20 marks + 20 pieces and pairs + 10 styles.
+    assert card["train_images"] == 200 + 60 + 4 + 20 + 20 + 10
     assert load_classifier("litert", out).reject_below == rejection["reject_below"]
 
 
@@ -186,7 +187,8 @@ def test_distillation_blends_the_teachers_probabilities_into_digit_targets_only(
     tiny_model, tmp_path
 ):
     """--teacher: each digit's target is (1 - w) label + w teacher(image), computed on
-    the very image the student sees; an outlier keeps its uniform target."""
+    the very image the student sees; an outlier keeps its uniform target, and a
+    style digit (the last ``untaught`` images: the teacher never learnt them) its label."""
     import keras
 
     from mnist_desktop.ml.train import Prepared, TrainConfig, _dataset, _teacher, train
@@ -197,14 +199,16 @@ def test_distillation_blends_the_teachers_probabilities_into_digit_targets_only(
     y = np.eye(10, dtype=np.float32)[data.y_train[:8]]
     y[5] = 0.1  # an outlier
     empty = np.zeros((0, 28, 28), np.float32)
-    prepared = Prepared(x, y, np.ones(8, np.float32), empty, np.zeros(0), empty, np.zeros(0))
+    prepared = Prepared(
+        x, y, np.ones(8, np.float32), empty, np.zeros(0), empty, np.zeros(0), untaught=2
+    )
     ((bx, by, _),) = list(_dataset(prepared, config, seed=0, teacher=_teacher(config)))
     bx, by = bx.numpy(), by.numpy()
     order = [int(np.flatnonzero((x == img).all(axis=(1, 2)))[0]) for img in bx]
     teacher = keras.saving.load_model(teacher_path, compile=False)
     probs = keras.ops.convert_to_numpy(keras.ops.softmax(teacher(bx)))
     for row, i in enumerate(order):
-        expected = y[i] if i == 5 else 0.7 * y[i] + 0.3 * probs[row]
+        expected = y[i] if i in (5, 6, 7) else 0.7 * y[i] + 0.3 * probs[row]
         np.testing.assert_allclose(by[row], expected, atol=1e-5)
 
     out = tmp_path / "student.keras"

@@ -55,6 +55,9 @@ class TrainConfig:
     synthetic_marks: int = 6000
     outlier_weight: float = 0.5
     """Weight of the outliers' uniform-target loss (Hendrycks et al. use 0.5)."""
+    style_digits: int = 0
+    """Digits drawn in handwriting styles MNIST has few of (a flagged 1, a barred
+    7, an open 4, a hooked 9, a slashed 0; see :mod:`mnist_desktop.ml.styles`)."""
     segment_outliers: int = 0
     """Pieces of MNIST training digits and touching pairs of them, half each,
     taught as "not a digit" so that reading a number does not take half a 0 or
@@ -152,6 +155,9 @@ class Prepared:
     pen_card: dict | None = None
     segments: tuple[np.ndarray, np.ndarray] | None = None
     """Pieces and pairs of validation digits (see ``TrainConfig.segment_outliers``)."""
+    untaught: int = 0
+    """The last ``untaught`` training images keep their own target under a teacher:
+    the style digits, which the teacher never learnt (it reads many a flagged 1 as 7)."""
 
 
 def _one_hot(labels: np.ndarray) -> np.ndarray:
@@ -192,6 +198,17 @@ def prepare(data: Mnist, config: TrainConfig) -> Prepared:
             # "not a digit" threshold the pen set's writers give (never to train on).
             raw_val = data.x_train[val_idx]
             segments = (digit_pieces(raw_val, 1000, 7), digit_pairs(raw_val, 1000, 8))
+    untaught = 0
+    if config.style_digits > 0:
+        from . import pen as pen_module
+        from .styles import style_digits
+
+        drawings, labels = style_digits(config.style_digits, config.seed + 5)
+        x_style, index = pen_module.render_samples(drawings, 1, config.seed + 6)
+        x_train = np.concatenate([x_train, x_style])
+        y_train = np.concatenate([y_train, _one_hot(labels[index])])
+        w_train = np.concatenate([w_train, np.ones(len(x_style), np.float32)])
+        untaught = len(x_style)
     return Prepared(
         x_train,
         y_train,
@@ -203,6 +220,7 @@ def prepare(data: Mnist, config: TrainConfig) -> Prepared:
         pen,
         pen_card,
         segments,
+        untaught,
     )
 
 
@@ -275,7 +293,12 @@ def _dataset(
 
     from .augment import augment
 
-    ds = tf.data.Dataset.from_tensor_slices((prepared.x_train, prepared.y_train, prepared.w_train))
+    taught = np.ones(len(prepared.x_train), np.float32)
+    if prepared.untaught:
+        taught[-prepared.untaught :] = 0.0
+    ds = tf.data.Dataset.from_tensor_slices(
+        (prepared.x_train, prepared.y_train, prepared.w_train, taught)
+    )
     ds = ds.shuffle(len(prepared.x_train), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(config.batch_size)
     if config.augment:
@@ -285,20 +308,22 @@ def _dataset(
             else {"lowres_p": config.lowres_share, "binary_p": config.binary_share}
         )
         ds = ds.map(
-            lambda x, y, w: (*augment(x, y, **settings), w),
+            lambda x, y, w, t: (*augment(x, y, **settings), w, t),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     if teacher is not None:
         share = config.teacher_weight
 
-        def distil(x, y, w):
+        def distil(x, y, w, t):
             # The teacher sees the very image the student does, warps and all;
             # outliers keep their uniform target (the teacher may be sure of them).
             taught = tf.nn.softmax(teacher(x, training=False), axis=-1)
-            digit = tf.reduce_max(y, axis=-1, keepdims=True) > 0.5
-            return x, tf.where(digit, (1 - share) * y + share * taught, y), w
+            blend = (tf.reduce_max(y, axis=-1, keepdims=True) > 0.5) & (t[:, None] > 0.5)
+            return x, tf.where(blend, (1 - share) * y + share * taught, y), w
 
         ds = ds.map(distil)
+    else:
+        ds = ds.map(lambda x, y, w, t: (x, y, w))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -554,6 +579,7 @@ def train(
         "lowres_share": config.lowres_share,
         "binary_share": config.binary_share,
         "segment_outliers": config.segment_outliers,
+        "style_digits": config.style_digits,
         "polish_epochs": config.polish_epochs,
         "polish_learning_rate": config.polish_learning_rate,
         "train_images": int(len(prepared.x_train)),
