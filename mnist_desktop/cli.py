@@ -305,6 +305,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         binary_share=args.binary_share,
         segment_outliers=args.segment_outliers,
         style_digits=args.styles,
+        boxed_digits=args.boxed,
         init=args.init,
         teacher=args.teacher,
         teacher_weight=args.teacher_weight,
@@ -450,6 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="digits drawn in handwriting styles MNIST has few of: a flagged 1, a barred 7, "
         "an open 4, a hooked 9, a slashed 0 (default: 0)",
+    )
+    p.add_argument(
+        "--boxed",
+        type=int,
+        default=0,
+        help="narrow digits stretched into a square box, as scanners that size-normalise "
+        "digits leave them (Semeion, USPS) (default: 0)",
     )
     p.add_argument(
         "--segment-outliers",

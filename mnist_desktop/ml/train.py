@@ -55,6 +55,9 @@ class TrainConfig:
     synthetic_marks: int = 6000
     outlier_weight: float = 0.5
     """Weight of the outliers' uniform-target loss (Hendrycks et al. use 0.5)."""
+    boxed_digits: int = 0
+    """Narrow training digits stretched to fill a square box, as scanners that
+    size-normalise digits leave them (see :mod:`mnist_desktop.ml.boxed`)."""
     style_digits: int = 0
     """Digits drawn in handwriting styles MNIST has few of (a flagged 1, a barred
     7, an open 4, a hooked 9, a slashed 0; see :mod:`mnist_desktop.ml.styles`)."""
@@ -157,7 +160,8 @@ class Prepared:
     """Pieces and pairs of validation digits (see ``TrainConfig.segment_outliers``)."""
     untaught: int = 0
     """The last ``untaught`` training images keep their own target under a teacher:
-    the style digits, which the teacher never learnt (it reads many a flagged 1 as 7)."""
+    the style and boxed digits, which the teacher never learnt (it reads many a
+    flagged 1 as 7)."""
 
 
 def _one_hot(labels: np.ndarray) -> np.ndarray:
@@ -209,6 +213,17 @@ def prepare(data: Mnist, config: TrainConfig) -> Prepared:
         y_train = np.concatenate([y_train, _one_hot(labels[index])])
         w_train = np.concatenate([w_train, np.ones(len(x_style), np.float32)])
         untaught = len(x_style)
+    if config.boxed_digits > 0:
+        from .boxed import boxed_digits
+
+        digit = y_train.max(axis=1) > 0.5
+        x_box, labels = boxed_digits(
+            x_train[digit], y_train[digit].argmax(axis=1), config.boxed_digits, config.seed + 7
+        )
+        x_train = np.concatenate([x_train, x_box])
+        y_train = np.concatenate([y_train, _one_hot(labels)])
+        w_train = np.concatenate([w_train, np.ones(len(x_box), np.float32)])
+        untaught += len(x_box)
     return Prepared(
         x_train,
         y_train,
@@ -580,6 +595,7 @@ def train(
         "binary_share": config.binary_share,
         "segment_outliers": config.segment_outliers,
         "style_digits": config.style_digits,
+        "boxed_digits": config.boxed_digits,
         "polish_epochs": config.polish_epochs,
         "polish_learning_rate": config.polish_learning_rate,
         "train_images": int(len(prepared.x_train)),
