@@ -19,7 +19,9 @@ def test_style_digits_are_balanced_and_each_draws_as_an_input():
     drawings, labels = style_digits(50, seed=0)
     assert len(drawings) == 50
     counts = np.bincount(labels, minlength=10)
-    assert set(np.flatnonzero(counts)) == set(STYLES) and counts.max() - counts[counts > 0].min() <= 1
+    assert (
+        set(np.flatnonzero(counts)) == set(STYLES) and counts.max() - counts[counts > 0].min() <= 1
+    )
     images, index = pen.render_samples(drawings, 1, seed=1)
     assert len(images) == 50 and list(index) == list(range(50))
     assert all(image.max() > 0.9 and image.shape == (28, 28) for image in images)
