@@ -105,6 +105,9 @@ class Segmentation:
     polarity: str = "light"
     size: tuple[int, int] = (0, 0)
     notes: list[str] = field(default_factory=list)
+    close_call: bool = False
+    """Which of the image's two tones is the paper was no sure thing (ink covers
+    as much of it as paper: a bold number cropped to its ink)."""
 
 
 @dataclass(frozen=True)
@@ -466,7 +469,7 @@ def _reduced_ink(
     """The ink of ``source``, reduced so the digits are about WORK_HEIGHT high (None: blank)."""
     data, alpha, size = read_image(source)
     found = ink_map(data, alpha, polarity, speck_fraction=0.02, paper=paper)
-    result = Segmentation(polarity=found.polarity, size=size)
+    result = Segmentation(polarity=found.polarity, size=size, close_call=found.close_call)
     if found.blank or found.box is None:
         result.notes.append("no digit found")
         return result, None
@@ -507,11 +510,11 @@ def segment(
 
 
 def _analyse(
-    classifier: Classifier, source: ImageSource, polarity: Polarity
+    classifier: Classifier, source: ImageSource, polarity: Polarity, paper: str | None = None
 ) -> tuple[NumberReading, np.ndarray, list[_Piece], list[_Candidate], np.ndarray]:
     """Ink, pieces, candidates and their probabilities: all a reading is chosen from."""
-    found, ink = _reduced_ink(source, polarity)
-    reading = NumberReading(polarity=found.polarity, size=found.size)
+    found, ink = _reduced_ink(source, polarity, paper)
+    reading = NumberReading(polarity=found.polarity, size=found.size, close_call=found.close_call)
     if ink is None:
         return reading, np.zeros((1, 1), np.float32), [], [], np.zeros((0, 10), np.float32)
     pieces, candidates = _candidates(ink)
@@ -526,19 +529,42 @@ def read_number(
 ) -> NumberReading:
     """Find the digits of a number in ``source`` and read them, left to right.
 
+    When which tone is the paper is a close call, the image is read with the
+    other tone as the paper too, and the reading that scores better wins: read
+    the wrong way round, a bold digit's holes and the gaps around it are pieces
+    the model reads unsurely, or as more digits than there are (a bold 8 read
+    "11"), each paying the cost of a digit.
+
     Raises :class:`~mnist_desktop.preprocess.ImageError` for what is not an image.
     """
-    reading, ink, pieces, candidates, probabilities = _analyse(classifier, source, polarity)
+    reading, score = _read(classifier, source, polarity)
+    if reading.close_call:
+        # The ink's polarity names the paper's other tone: dark ink, light paper.
+        other, other_score = _read(classifier, source, polarity, paper=reading.polarity)
+        if other.digits and other_score > score:
+            return other
+    return reading
+
+
+def _read(
+    classifier: Classifier, source: ImageSource, polarity: Polarity, paper: str | None = None
+) -> tuple[NumberReading, float]:
+    """The best reading with ``paper`` as the paper (None: as judged), and its
+    score (-inf without a digit)."""
+    reading, ink, pieces, candidates, probabilities = _analyse(classifier, source, polarity, paper)
     if not candidates:
         reading.notes.append("no digit found")
-        return reading
-    for k in _best_path(pieces, candidates, probabilities):
+        return reading, -math.inf
+    weights = Weights()
+    total = 0.0
+    path = _best_path(pieces, candidates, probabilities, weights)
+    for k in path:
         c = candidates[k]
+        p = probabilities[k]
+        total += math.log(max(float(p.max()), 1e-9)) - weights.cost(c, int(p.argmax()))
         box = scale_box(c.box, ink.shape, reading.size)
-        digit = DigitReading(
-            box, c.image, c.touching, prediction=classifier.verdict(probabilities[k])
-        )
+        digit = DigitReading(box, c.image, c.touching, prediction=classifier.verdict(p))
         reading.digits.append(digit)
     if reading.touching:
         reading.notes.append("some digits touch; they were split where the model reads them best")
-    return reading
+    return reading, total if path else -math.inf

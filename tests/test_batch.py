@@ -340,7 +340,7 @@ def test_evaluate_refuses_data_beyond_what_the_header_announces(tmp_path, capsys
 def test_a_folder_reads_close_calls_as_one_image_is_read(tmp_path, mnist_sample, litert):
     """A folder makes a close call's other readings only where the first finds
     no digit (for speed); the answers are those of one image at a time."""
-    from tests.test_preprocess import _bold_crop
+    from tests.helpers.images import bold_crop
 
     images, _ = mnist_sample
     folder = tmp_path / "bold"
@@ -348,7 +348,7 @@ def test_a_folder_reads_close_calls_as_one_image_is_read(tmp_path, mnist_sample,
     paths = []
     for i, digit in enumerate(images[:40]):
         paths.append(str(folder / f"{i:02d}.png"))
-        _bold_crop(digit).save(paths[-1])
+        bold_crop(digit).save(paths[-1])
     first_found_none = sum(
         litert.predict_preprocessed(files.preprocess(p)).digit is None for p in paths
     )

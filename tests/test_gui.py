@@ -77,19 +77,13 @@ def test_an_opened_bold_crop_shows_the_reading_it_was_answered_from(
     """A bold 8 cropped to its ink: its ink, the larger tone, was once taken for
     the paper ("not a digit?", the paper shown as the digit).  Read the other
     way, it is an 8, and "what the model saw" shows that reading."""
-    from PIL import ImageFilter
-
     from mnist_desktop.preprocess import preprocess
-
-    def bold(digit: np.ndarray) -> Image.Image:
-        ys, xs = np.nonzero(digit > 30)
-        crop = Image.fromarray(255 - digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
-        return crop.resize((crop.width * 6, crop.height * 6)).filter(ImageFilter.MinFilter(9))
+    from tests.helpers.images import bold_crop
 
     images, labels = mnist_sample
     path = tmp_path / "bold8.png"
     for digit in images[labels == 8]:
-        bold(digit).save(path)
+        bold_crop(digit).save(path)
         pre = preprocess(path, other_readings=True)
         if pre.polarity == "light":  # its own reading takes the ink for the paper
             break

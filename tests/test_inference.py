@@ -197,11 +197,11 @@ def test_a_classifier_answers_from_the_reading_it_chose(litert, mnist_sample):
     larger tone, the ink, was taken for the paper, is read; the prediction
     carries the reading it came from, which is what the window shows and learns
     from.  The other readings are made only when the first finds no digit."""
-    from tests.test_preprocess import _bold_crop
+    from tests.helpers.images import bold_crop
 
     images, labels = mnist_sample
     for digit in images[labels == 8]:
-        bold = np.asarray(_bold_crop(digit))
+        bold = np.asarray(bold_crop(digit))
         first = preprocess(bold)
         if first.polarity == "light":  # its own reading takes the ink for the paper
             break

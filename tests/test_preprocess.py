@@ -6,10 +6,10 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from mnist_desktop.preprocess import ImageError, _lines_its_box, preprocess, preprocess_batch
-from tests.helpers.images import encode, on_paper, png_header_bomb, upscale
+from tests.helpers.images import bold_crop, encode, on_paper, png_header_bomb, upscale
 
 
 def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
@@ -97,13 +97,6 @@ def test_polarity_can_be_overridden(digit):
         preprocess(photo, polarity="sideways")  # type: ignore[arg-type]
 
 
-def _bold_crop(digit: np.ndarray) -> Image.Image:
-    """The digit cropped to its ink, 6x, made very bold: dark on white."""
-    ys, xs = np.nonzero(digit > 30)
-    crop = Image.fromarray(255 - digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
-    return crop.resize((crop.width * 6, crop.height * 6)).filter(ImageFilter.MinFilter(9))
-
-
 def test_a_close_call_on_the_paper_offers_the_other_reading(mnist_sample):
     """A very bold digit cropped to its ink covers nearly as much of the image
     as the paper, or more: neither the larger area nor the frame is a sure sign
@@ -114,16 +107,16 @@ def test_a_close_call_on_the_paper_offers_the_other_reading(mnist_sample):
     images, _ = mnist_sample
     both_ways = 0
     for digit in images[:40]:
-        result = preprocess(_bold_crop(digit), other_readings=True)
+        result = preprocess(bold_crop(digit), other_readings=True)
         for other in result.other_readings:
             assert not other.blank and not other.other_readings
             assert not _lines_its_box(other.image)
         both_ways += {r.polarity for r in [result, *result.other_readings]} == {"light", "dark"}
     assert both_ways >= 30, both_ways  # measured: 34 of 40 (the rest: the paper lined its box)
-    assert (np.asarray(_bold_crop(images[0])) < 128).mean() > 0.35  # far more than on paper
+    assert (np.asarray(bold_crop(images[0])) < 128).mean() > 0.35  # far more than on paper
     on_a_page = on_paper(upscale(images[0], 160), canvas=(240, 240), at=(40, 40))
     assert preprocess(on_a_page, other_readings=True).other_readings == []
-    light = preprocess(255 - np.asarray(_bold_crop(images[1])), "light", other_readings=True)
+    light = preprocess(255 - np.asarray(bold_crop(images[1])), "light", other_readings=True)
     assert light.other_readings == [] and not light.close_call
 
 
