@@ -4,8 +4,8 @@ MNIST was written by American census staff and students; the real scans and
 pen drawings the app is measured on (``benchmarks/real.py``, ``pen.py``)
 miss mostly where people write otherwise: a 1 with a long flag (and a foot),
 like a λ; a 7 with a bar through its stem; a 4 open at the top with two
-upright strokes; a 9 whose tail hooks back to the left, like a g; a slashed
-zero.  Each style here is a few strokes with its own random proportions,
+upright strokes; a 9 whose tail hooks back to the left or curls up across
+itself, like a g; a 3 with a flat top; a slashed zero.  Each style here is a few strokes with its own random proportions,
 slant and wobble, drawn on the canvas and preprocessed like any drawing
 (:func:`mnist_desktop.ml.pen.render_samples`), so the model learns the
 pixels a user's pen gives.  No real image is used: the styles are described,
@@ -100,7 +100,7 @@ def barred_seven(rng: np.random.Generator) -> Strokes:
 
 def open_four(rng: np.random.Generator) -> Strokes:
     """A 4 open at the top: a left stroke down and across, and an upright through it."""
-    bar_y = rng.uniform(0.45, 0.65)
+    bar_y = rng.uniform(0.3, 0.65)
     right = rng.uniform(0.75, 1.0)
     stem_x = rng.uniform(0.55, 0.75) * right
     left_top = rng.uniform(0.0, 0.35)  # 0: upright, like a Ч; more: leaning
@@ -138,6 +138,38 @@ def hooked_nine(rng: np.random.Generator) -> Strokes:
     return [loop + tail]
 
 
+def looped_nine(rng: np.random.Generator) -> Strokes:
+    """A 9 whose tail curls back up across itself, like a written g."""
+    r = rng.uniform(0.18, 0.28)
+    cx, cy = 0.5, r
+    start = rng.uniform(-30, 10)
+    loop = _arc(cx, cy, r * rng.uniform(0.9, 1.3), r, start, start - 360)
+    x = cx + r * rng.uniform(0.8, 1.1)
+    width = rng.uniform(0.2, 0.4)
+    tail = _through(
+        [
+            (x, cy),
+            (x, rng.uniform(0.6, 0.75)),
+            (x - 0.5 * width, 1.0),
+            (x - width, rng.uniform(0.8, 0.92)),
+            (x + rng.uniform(0.0, 0.25), rng.uniform(0.6, 0.75)),
+        ],
+        rng,
+    )
+    return [loop + tail]
+
+
+def flat_three(rng: np.random.Generator) -> Strokes:
+    """A 3 with a flat top and a straight stroke down to its lower bowl (Ʒ)."""
+    width = rng.uniform(0.6, 0.9)
+    middle = (rng.uniform(0.2, 0.45) * width, rng.uniform(0.35, 0.5))
+    top = _through([(0.0, 0.0), (width, rng.uniform(-0.03, 0.03))], rng, 12)
+    down = _through([(width, 0.0), middle], rng, 16)
+    ry = (1.0 - middle[1]) / 2
+    bowl = _arc(middle[0], middle[1] + ry, width - middle[0] + 0.05, ry, -90, 140)
+    return [top + down[1:] + bowl]
+
+
 def slashed_zero(rng: np.random.Generator) -> Strokes:
     """A zero with a stroke through it (Ø)."""
     rx = rng.uniform(0.25, 0.42)
@@ -152,9 +184,10 @@ def slashed_zero(rng: np.random.Generator) -> Strokes:
 STYLES: dict[int, tuple[Callable[[np.random.Generator], Strokes], ...]] = {
     0: (slashed_zero,),
     1: (flagged_one, flagged_one, footed_one),
+    3: (flat_three,),
     4: (open_four,),
     7: (barred_seven,),
-    9: (hooked_nine,),
+    9: (hooked_nine, looped_nine),
 }
 """The styles of each digit (a style listed twice is drawn twice as often)."""
 
