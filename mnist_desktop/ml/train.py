@@ -60,7 +60,8 @@ class TrainConfig:
     size-normalise digits leave them (see :mod:`mnist_desktop.ml.boxed`)."""
     style_digits: int = 0
     """Digits drawn in handwriting styles MNIST has few of (a flagged 1, a barred
-    7, an open 4, a hooked or looped 9, a flat-topped 3, a slashed 0; see :mod:`mnist_desktop.ml.styles`)."""
+    7, an open 4, a hooked or looped 9, a flat-topped 3, a slashed 0; see
+    :mod:`mnist_desktop.ml.styles`)."""
     segment_outliers: int = 0
     """Pieces of MNIST training digits and touching pairs of them, half each,
     taught as "not a digit" so that reading a number does not take half a 0 or
