@@ -530,10 +530,10 @@ def read_number(
     """Find the digits of a number in ``source`` and read them, left to right.
 
     When which tone is the paper is a close call, the image is read with the
-    other tone as the paper too, and the reading that scores better wins: read
-    the wrong way round, a bold digit's holes and the gaps around it are pieces
-    the model reads unsurely, or as more digits than there are (a bold 8 read
-    "11"), each paying the cost of a digit.
+    other tone as the paper too, and that reading wins if it scores better and
+    reads every mark as a digit: read the wrong way round, a bold digit's holes
+    and the gaps around it are pieces the model reads unsurely, or as more
+    digits than there are (a bold 8 read "11"), each paying the cost of a digit.
 
     Raises :class:`~mnist_desktop.preprocess.ImageError` for what is not an image.
     """
@@ -541,7 +541,9 @@ def read_number(
     if reading.close_call:
         # The ink's polarity names the paper's other tone: dark ink, light paper.
         other, other_score = _read(classifier, source, polarity, paper=reading.polarity)
-        if other.digits and other_score > score:
+        # Only a reading of digits all: a mark left out pays less than the digits
+        # it would replace (the paper beside a phone's shadow read as one mark).
+        if other.digits and not other.marks and other_score > score:
             return other
     return reading
 
