@@ -199,11 +199,15 @@ def _polyline(points: np.ndarray) -> list[tuple[float, float]]:
 
 def _smooth_curve(rng: np.random.Generator, knots: int, samples: int = 80) -> np.ndarray:
     """A smooth random curve through ``knots`` random points (a scribble)."""
-    pts = rng.uniform(0, 1, size=(knots, 2))
+    return catmull_rom(rng.uniform(0, 1, size=(knots, 2)), samples)
+
+
+def catmull_rom(pts: np.ndarray, samples: int) -> np.ndarray:
+    """``samples`` points of the Catmull-Rom spline through ``pts`` (N x 2, N >= 2)."""
+    knots = len(pts)
     t = np.linspace(0, knots - 1, samples)
     i = np.clip(t.astype(int), 0, knots - 2)
     f = (t - i)[:, None]
-    # Catmull-Rom through the knots.
     p0 = pts[np.clip(i - 1, 0, knots - 1)]
     p1, p2 = pts[i], pts[i + 1]
     p3 = pts[np.clip(i + 2, 0, knots - 1)]

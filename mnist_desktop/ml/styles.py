@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .pen import Strokes, _polyline
+from .pen import Strokes, _polyline, catmull_rom
 
 
 def _through(points: list[tuple[float, float]], rng: np.random.Generator, samples: int = 40):
@@ -28,20 +28,7 @@ def _through(points: list[tuple[float, float]], rng: np.random.Generator, sample
     if len(pts) < 3:
         t = np.linspace(0, 1, samples)[:, None]
         return _polyline(pts[0] + (pts[1] - pts[0]) * t)
-    n = len(pts)
-    t = np.linspace(0, n - 1, samples)
-    i = np.clip(t.astype(int), 0, n - 2)
-    f = (t - i)[:, None]
-    p0 = pts[np.clip(i - 1, 0, n - 1)]
-    p1, p2 = pts[i], pts[i + 1]
-    p3 = pts[np.clip(i + 2, 0, n - 1)]
-    curve = 0.5 * (
-        2 * p1
-        + (-p0 + p2) * f
-        + (2 * p0 - 5 * p1 + 4 * p2 - p3) * f**2
-        + (-p0 + 3 * p1 - 3 * p2 + p3) * f**3
-    )
-    return _polyline(curve)
+    return _polyline(catmull_rom(pts, samples))
 
 
 def _arc(cx, cy, rx, ry, start, end, samples=40) -> list[tuple[float, float]]:
@@ -117,13 +104,18 @@ def open_four(rng: np.random.Generator) -> Strokes:
     return [first, stem]
 
 
+def _nine_head(rng: np.random.Generator, radii: tuple[float, float]):
+    """A 9's loop at the top (its radius drawn from ``radii``) and where its tail
+    starts, (x, y): on the loop's right side."""
+    r = rng.uniform(*radii)
+    start = rng.uniform(-30, 10)
+    loop = _arc(0.5, r, r * rng.uniform(0.9, 1.3), r, start, start - 360)
+    return loop, 0.5 + r * rng.uniform(0.8, 1.1), r
+
+
 def hooked_nine(rng: np.random.Generator) -> Strokes:
     """A 9 whose tail bends back to the left at the bottom, like a g."""
-    r = rng.uniform(0.2, 0.3)
-    cx, cy = 0.5, r
-    start = rng.uniform(-30, 10)
-    loop = _arc(cx, cy, r * rng.uniform(0.9, 1.3), r, start, start - 360)
-    end_x = cx + r * rng.uniform(0.8, 1.1)
+    loop, end_x, cy = _nine_head(rng, (0.2, 0.3))
     hook = rng.uniform(0.2, 0.55)  # how far the tail turns back left
     tail = _through(
         [
@@ -140,11 +132,7 @@ def hooked_nine(rng: np.random.Generator) -> Strokes:
 
 def looped_nine(rng: np.random.Generator) -> Strokes:
     """A 9 whose tail curls back up across itself, like a written g."""
-    r = rng.uniform(0.18, 0.28)
-    cx, cy = 0.5, r
-    start = rng.uniform(-30, 10)
-    loop = _arc(cx, cy, r * rng.uniform(0.9, 1.3), r, start, start - 360)
-    x = cx + r * rng.uniform(0.8, 1.1)
+    loop, x, cy = _nine_head(rng, (0.18, 0.28))
     width = rng.uniform(0.2, 0.4)
     tail = _through(
         [
