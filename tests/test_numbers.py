@@ -59,7 +59,8 @@ def test_a_bold_crop_reads_with_the_right_tone_as_paper(litert, mnist_sample):
     """A bold digit or number cropped to its ink covers as much of the image as
     its paper: read with the ink taken for the paper, its holes and the gaps
     around it came out as digits (a bold 8 read "11", a 0 "12").  When which
-    tone is the paper is a close call, the reading that scores better wins."""
+    tone is the paper is a close call, the other tone's reading wins if it
+    scores better and reads every mark as a digit."""
     images, labels = mnist_sample
     right = close_calls = 0
     for digit, label in zip(images[:40], labels[:40], strict=True):
