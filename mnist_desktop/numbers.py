@@ -381,8 +381,9 @@ def _best_path(
     candidates: list[_Candidate],
     probabilities: np.ndarray,
     weights: Weights | None = None,
-) -> list[int]:
-    """The candidates (indices) that read the row best, left to right.
+) -> tuple[list[int], float]:
+    """The candidates (indices) that read the row best, left to right, and the
+    path's score.
 
     Every piece is covered once;
     a path scores the sum of its candidates' log top probability, less
@@ -411,7 +412,7 @@ def _best_path(
         if k >= 0:
             path.append(k)
         end = start
-    return path[::-1]
+    return path[::-1], best[n]
 
 
 @dataclass(kw_only=True)
@@ -557,16 +558,14 @@ def _read(
     if not candidates:
         reading.notes.append("no digit found")
         return reading, -math.inf
-    weights = Weights()
-    total = 0.0
-    path = _best_path(pieces, candidates, probabilities, weights)
+    path, score = _best_path(pieces, candidates, probabilities)
     for k in path:
         c = candidates[k]
-        p = probabilities[k]
-        total += math.log(max(float(p.max()), 1e-9)) - weights.cost(c, int(p.argmax()))
         box = scale_box(c.box, ink.shape, reading.size)
-        digit = DigitReading(box, c.image, c.touching, prediction=classifier.verdict(p))
+        digit = DigitReading(
+            box, c.image, c.touching, prediction=classifier.verdict(probabilities[k])
+        )
         reading.digits.append(digit)
     if reading.touching:
         reading.notes.append("some digits touch; they were split where the model reads them best")
-    return reading, total if path else -math.inf
+    return reading, score if path else -math.inf
