@@ -131,7 +131,7 @@ def classify_files(
                 # Read the other ways only now, as Classifier.classify does: most
                 # close calls read a digit the first way, and each reading costs as much.
                 try:
-                    prediction = classifier.classify(results[i].path, polarity)
+                    prediction = classifier.classify(results[i].path, polarity, pre)
                 except Exception:  # noqa: BLE001  # the first answer stands
                     log.warning(
                         "re-reading %s failed", display_path(results[i].path), exc_info=True

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -1131,14 +1131,40 @@ def preprocess(
     found = ink_map(data, alpha, polarity)
     result = _prepared(found, data.shape, size)
     result.close_call = found.close_call
-    for paper in ("light", "dark") if found.close_call and other_readings else ():
+    if found.close_call and other_readings:
+        result.other_readings = _other_readings(result, data, alpha, polarity, size)
+    return result
+
+
+def with_other_readings(
+    first: Preprocessed, source: ImageSource, polarity: Polarity
+) -> Preprocessed:
+    """``first`` (the one reading :func:`preprocess` made of ``source``, a close
+    call) with its other readings, made now: the first is not made again."""
+    if not first.close_call or first.other_readings:
+        return first
+    data, alpha, size = read_image(source)
+    readings = _other_readings(first, data, alpha, polarity, size)
+    return replace(first, other_readings=readings)
+
+
+def _other_readings(
+    first: Preprocessed,
+    data: np.ndarray,
+    alpha: np.ndarray | None,
+    polarity: Polarity,
+    size: tuple[int, int],
+) -> list[Preprocessed]:
+    """The image read with each tone as the paper, but for blank readings, the
+    paper taken for ink (a reading whose ink lines its box) and repeats."""
+    readings: list[Preprocessed] = []
+    for paper in ("light", "dark"):
         other = _prepared(ink_map(data, alpha, polarity, paper=paper), data.shape, size)
-        readings = [result, *result.other_readings]
         if other.blank or _lines_its_box(other.image):
             continue
-        if not any(np.array_equal(other.image, r.image) for r in readings):
-            result.other_readings.append(other)
-    return result
+        if not any(np.array_equal(other.image, r.image) for r in [first, *readings]):
+            readings.append(other)
+    return readings
 
 
 def _prepared(found: InkMap, shape: tuple[int, ...], size: tuple[int, int]) -> Preprocessed:

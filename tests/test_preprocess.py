@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_desktop.preprocess import ImageError, _lines_its_box, preprocess, preprocess_batch
+from mnist_desktop.preprocess import (
+    ImageError,
+    _lines_its_box,
+    preprocess,
+    preprocess_batch,
+    with_other_readings,
+)
 from tests.helpers.images import bold_crop, encode, on_paper, png_header_bomb, upscale
 
 
@@ -118,6 +124,23 @@ def test_a_close_call_on_the_paper_offers_the_other_reading(mnist_sample):
     assert preprocess(on_a_page, other_readings=True).other_readings == []
     light = preprocess(255 - np.asarray(bold_crop(images[1])), "light", other_readings=True)
     assert light.other_readings == [] and not light.close_call
+
+
+def test_other_readings_made_later_are_those_made_at_once(mnist_sample):
+    """The classifier makes a close call's other readings only when the first
+    finds no digit, from the first reading it has: the same readings as asking
+    :func:`preprocess` for them at once."""
+    images, _ = mnist_sample
+    for digit in images[:10]:
+        bold = bold_crop(digit)
+        first = preprocess(bold)
+        later = with_other_readings(first, bold, "auto")
+        at_once = preprocess(bold, other_readings=True)
+        assert later.close_call and not first.other_readings
+        assert np.array_equal(later.image, first.image)
+        assert len(later.other_readings) == len(at_once.other_readings)
+        for a, b in zip(later.other_readings, at_once.other_readings, strict=True):
+            assert np.array_equal(a.image, b.image) and a.polarity == b.polarity
 
 
 def test_paper_taken_for_ink_lines_its_box():

@@ -27,7 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_desktop.preprocess import SIZE, ImageSource, Polarity, Preprocessed, preprocess
+from mnist_desktop.preprocess import (
+    SIZE,
+    ImageSource,
+    Polarity,
+    Preprocessed,
+    preprocess,
+    with_other_readings,
+)
 from mnist_desktop.resources import default_model_path
 
 from . import card as cards
@@ -260,9 +267,7 @@ class Classifier(ABC):
         pre = preprocessed if preprocessed is not None else preprocess(source, polarity)
         prediction = self.predict_preprocessed(pre)
         if pre.close_call and not pre.other_readings and prediction.digit is None:
-            prediction = self.predict_preprocessed(
-                preprocess(source, polarity, other_readings=True)
-            )
+            prediction = self.predict_preprocessed(with_other_readings(pre, source, polarity))
         return prediction
 
     def classify_many(
