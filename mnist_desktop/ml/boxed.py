@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from mnist_desktop.preprocess import preprocess
+from mnist_desktop.preprocess import _bbox, preprocess
 
 NARROW = 0.85
 """Only digits narrower than this (width over height) change much when stretched."""
@@ -26,11 +26,11 @@ bare line would become a solid block, a blot rather than any digit."""
 def stretched(image: np.ndarray, aspect: float) -> np.ndarray | None:
     """The 28 x 28 input ``image`` with its ink's box stretched to ``aspect``
     (width over height), through the app's preprocessing again; None if it has no ink."""
-    rows = np.flatnonzero(image.max(axis=1) > 0.05)
-    cols = np.flatnonzero(image.max(axis=0) > 0.05)
-    if rows.size == 0:
+    mask = image > 0.05
+    if not mask.any():
         return None
-    ink = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    x, y, w, h = _bbox(mask)
+    ink = image[y : y + h, x : x + w]
     height = 4 * ink.shape[0]  # work at 4x, like the canvas raster, so strokes stay smooth
     width = max(ink.shape[1] * 4, round(height * aspect))
     big = Image.fromarray(ink.astype(np.float32), "F").resize((width, height), Image.BICUBIC)
