@@ -175,14 +175,19 @@ def prepare(data: Mnist, config: TrainConfig) -> Prepared:
     x_all = preprocess_batch(data.x_train)
     y_all = data.y_train.astype(np.int32)
     train_idx, val_idx = split_validation(y_all, config.validation_size, config.split_seed)
-    x_train, y_train = x_all[train_idx], _one_hot(y_all[train_idx])
-    w_train = np.full(len(x_train), config.mnist_weight, np.float32)
+    xs, ys, ws = [x_all[train_idx]], [_one_hot(y_all[train_idx])], []
+    ws.append(np.full(len(train_idx), config.mnist_weight, np.float32))
+
+    def add(x: np.ndarray, y: np.ndarray, weight) -> None:
+        """More training images, their targets and loss weight (one, or one each)."""
+        xs.append(x)
+        ys.append(y)
+        ws.append(np.broadcast_to(np.asarray(weight, np.float32), (len(x),)))
+
     pen = pen_card = None
     if config.pen_dir:
         extra_x, extra_y, extra_w, pen, pen_card = _prepare_pen(config)
-        x_train = np.concatenate([x_train, extra_x])
-        y_train = np.concatenate([y_train, extra_y])
-        w_train = np.concatenate([w_train, extra_w])
+        add(extra_x, extra_y, extra_w)
     segments = None
     if config.segment_outliers > 0:
         from .segments import digit_pairs, digit_pieces
@@ -195,9 +200,7 @@ def prepare(data: Mnist, config: TrainConfig) -> Prepared:
                 digit_pairs(raw, config.segment_outliers - half, config.seed + 4),
             ]
         )
-        x_train = np.concatenate([x_train, x_seg])
-        y_train = np.concatenate([y_train, np.full((len(x_seg), 10), 0.1, np.float32)])
-        w_train = np.concatenate([w_train, np.full(len(x_seg), config.outlier_weight, np.float32)])
+        add(x_seg, np.full((len(x_seg), 10), 0.1, np.float32), config.outlier_weight)
         if config.pen_dir:
             # The validation digits' pieces and pairs, to measure against the
             # "not a digit" threshold the pen set's writers give (never to train on).
@@ -210,21 +213,19 @@ def prepare(data: Mnist, config: TrainConfig) -> Prepared:
 
         drawings, labels = style_digits(config.style_digits, config.seed + 5)
         x_style, index = pen_module.render_samples(drawings, 1, config.seed + 6)
-        x_train = np.concatenate([x_train, x_style])
-        y_train = np.concatenate([y_train, _one_hot(labels[index])])
-        w_train = np.concatenate([w_train, np.ones(len(x_style), np.float32)])
+        add(x_style, _one_hot(labels[index]), 1.0)
         untaught = len(x_style)
     if config.boxed_digits > 0:
         from .boxed import boxed_digits
 
-        digit = y_train.max(axis=1) > 0.5
+        x_so_far, y_so_far = np.concatenate(xs), np.concatenate(ys)
+        digit = y_so_far.max(axis=1) > 0.5
         x_box, labels = boxed_digits(
-            x_train[digit], y_train[digit].argmax(axis=1), config.boxed_digits, config.seed + 7
+            x_so_far[digit], y_so_far[digit].argmax(axis=1), config.boxed_digits, config.seed + 7
         )
-        x_train = np.concatenate([x_train, x_box])
-        y_train = np.concatenate([y_train, _one_hot(labels)])
-        w_train = np.concatenate([w_train, np.ones(len(x_box), np.float32)])
+        add(x_box, _one_hot(labels), 1.0)
         untaught += len(x_box)
+    x_train, y_train, w_train = np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
     return Prepared(
         x_train,
         y_train,
