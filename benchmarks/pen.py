@@ -9,6 +9,9 @@ own rasterizer at 3 sizes x 3 pen widths, centred, then measures through the
 app's classifier (preprocessing, model, calibration, "not a digit" verdict):
 
 * held-out digits: read right, answered "not a digit", per contributor;
+* the same digits opened as images (2,000 of them): cropped to their ink, and
+  stretched into a square box as scanners that size-normalise digits leave
+  them (what ``Preprocessed.unstretched`` is for);
 * their letters that don't look like digits: answered "not a digit" (and the
   digit-like ones, for information);
 * marks drawn on the canvas: minus signs, dashes, scribbles, crosses: how
@@ -27,6 +30,7 @@ import csv
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +43,7 @@ from mnist_desktop.ml import pen  # noqa: E402
 from mnist_desktop.ml.calibration import expected_calibration_error  # noqa: E402
 from mnist_desktop.ml.data import load_mnist  # noqa: E402
 from mnist_desktop.ml.inference import load_classifier  # noqa: E402
-from mnist_desktop.preprocess import preprocess_batch  # noqa: E402
+from mnist_desktop.preprocess import preprocess, preprocess_batch  # noqa: E402
 
 CONFIDENT = 0.9
 
@@ -83,6 +87,41 @@ def sheet(items, path: Path, columns: int = 12) -> None:
         draw.text((x, y + cell - 2), caption, fill=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)
+
+
+def as_opened(image: np.ndarray, square: bool) -> np.ndarray:
+    """A drawn 28 x 28 digit as an image file of it would be: cropped to its
+    ink, 96 px on its longer side, or stretched into a 96 px square."""
+    ys, xs = np.nonzero(image > 0.05)
+    ink = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    h, w = ink.shape
+    k = 96 / max(h, w)
+    size = (96, 96) if square else (max(1, round(w * k)), max(1, round(h * k)))
+    return np.asarray(Image.fromarray(to_uint8(ink)).resize(size, Image.Resampling.BICUBIC))
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    return (np.clip(x, 0, 1) * 255).round().astype(np.uint8)
+
+
+def opened(clf, x: np.ndarray, y: np.ndarray, count: int) -> dict:
+    """Read right of ``count`` drawn digits opened as images, cropped or stretched
+    square; with the narrowed readings and from each image alone."""
+    pick = np.random.default_rng(3).choice(len(x), min(count, len(x)), replace=False)
+    out = {"images": int(len(pick))}
+    for name, square in (("cropped", False), ("stretched_square", True)):
+        read = alone = filled = 0
+        for i in pick:
+            pre = preprocess(as_opened(x[i], square), "light")
+            filled += bool(pre.unstretched)
+            read += clf.predict_preprocessed(pre).digit == y[i]
+            alone += clf.predict_preprocessed(replace(pre, unstretched=[])).digit == y[i]
+        out[name] = {
+            "read_right": round(read / len(pick), 4),
+            "read_right_from_the_image_alone": round(alone / len(pick), 4),
+            "fill_a_square_frame": int(filled),
+        }
+    return out
 
 
 def main() -> int:
@@ -145,6 +184,7 @@ def main() -> int:
     }
     for i in np.flatnonzero(digit != y)[:240]:
         misses.append((x[i], f"{y[i]}->{'?' if digit[i] < 0 else digit[i]} {probs[i].max():.2f}"))
+    results["held_out_digits_opened"] = opened(clf, x, y, 2000)
 
     # ---- held-out writers' letters ----------------------------------------------
     rng = np.random.default_rng(0)

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from mnist_desktop.ml.calibration import expected_calibration_error, fit_temperature, softmax
 from mnist_desktop.ml.inference import ModelError, load_classifier, make_prediction
@@ -120,6 +121,30 @@ def test_classify_many_batches_and_keeps_order(litert, mnist_sample):
     results = litert.classify_many(pre, batch_size=16)
     assert len(results) == 41 and results[-1].blank
     assert sum(r.digit == label for r, label in zip(results[:40], labels[:40], strict=True)) >= 39
+
+
+def test_a_reading_with_unstretched_images_is_answered_from_all_of_them(litert, mnist_sample):
+    """The probabilities of a digit that filled a square frame are the mean over
+    its image and its narrowed ones, one at a time or in a folder's batches."""
+    images, _ = mnist_sample
+    ys, xs = np.nonzero(images[0] > 30)
+    square = np.asarray(
+        Image.fromarray(images[0][ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]).resize(
+            (64, 64)
+        )
+    )
+    stretched = preprocess(square)
+    plain = preprocess(images[1])
+    assert len(stretched.unstretched) == 2 and not plain.unstretched
+    own = litert.probabilities(np.stack([stretched.image, *stretched.unstretched]))
+    expected = [own.mean(axis=0), litert.probabilities(plain.image[None])[0]]
+    got = litert.reading_probabilities([stretched, plain])
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    one = litert.predict_preprocessed(stretched)
+    np.testing.assert_allclose(one.probabilities, expected[0], rtol=1e-6, atol=1e-7)
+    many = litert.classify_many([plain, stretched, plain], batch_size=2)
+    np.testing.assert_allclose(many[1].probabilities, one.probabilities, rtol=1e-6, atol=1e-7)
+    assert litert.reading_probabilities([]).shape == (0, 10)
 
 
 def test_litert_engine_does_not_hold_its_model_file(tmp_path):

@@ -143,6 +143,24 @@ def test_other_readings_made_later_are_those_made_at_once(mnist_sample):
             assert np.array_equal(a.image, b.image) and a.polarity == b.polarity
 
 
+def test_only_a_digit_filling_a_square_frame_is_read_narrowed_too(digit):
+    """A digit whose ink reaches every edge of a square image may have been
+    stretched there by a scanner: it is offered narrowed to 0.4 and 0.6 of its
+    height too.  A digit with paper around it, or filling a frame of its own
+    width, keeps the one reading."""
+    ys, xs = np.nonzero(digit > 30)
+    ink = Image.fromarray(255 - digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+    square = np.asarray(ink.resize((64, 64), Image.Resampling.BICUBIC))
+    pre = preprocess(square)
+    assert [bbox(image, 0.3) for image in pre.unstretched] == [(20, 8), (20, 12)]
+    assert bbox(pre.image, 0.3) == (20, 20)
+    framed = np.pad(square, 16, constant_values=255)
+    assert preprocess(framed).unstretched == []
+    assert preprocess(np.asarray(ink.resize((40, 64)))).unstretched == []  # its own width
+    assert preprocess(np.asarray(ink.resize((128, 64)))).unstretched == []  # wider than square
+    assert preprocess(np.full((64, 64), 255, np.uint8)).unstretched == []  # blank
+
+
 def test_paper_taken_for_ink_lines_its_box():
     """The space around a digit, read as ink, fills its box to the edges; a
     digit's own strokes, even a bold ring, touch their box at a few places."""

@@ -239,12 +239,25 @@ class Classifier(ABC):
             )
         return softmax(logits, self.temperature)
 
+    def reading_probabilities(self, readings: Sequence[Preprocessed]) -> np.ndarray:
+        """Calibrated probabilities (N, 10) for readings with ink: of each one's
+        image, averaged with its :attr:`~Preprocessed.unstretched` images if it has them."""
+        counts = [1 + len(r.unstretched) for r in readings]
+        images = [image for r in readings for image in (r.image, *r.unstretched)]
+        probs = self.probabilities(np.stack(images)) if images else np.zeros((0, 10), np.float32)
+        starts = np.cumsum([0, *counts[:-1]], dtype=int)
+        return (
+            np.add.reduceat(probs, starts, axis=0) / np.array(counts)[:, None]
+            if readings
+            else probs
+        )
+
     def predict_preprocessed(self, pre: Preprocessed) -> Prediction:
         if pre.other_readings:
             return self.classify_many([pre])[0]
         if pre.blank:
             return make_prediction(np.zeros(10), pre)
-        return self.verdict(self.probabilities(pre.image[None])[0], pre)
+        return self.verdict(self.reading_probabilities([pre])[0], pre)
 
     def verdict(self, probabilities: np.ndarray, pre: Preprocessed | None = None) -> Prediction:
         """A :class:`Prediction` from this model's calibrated probabilities, with
@@ -282,7 +295,7 @@ class Classifier(ABC):
         answers: dict[int, Prediction] = {}
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
-            probs = self.probabilities(np.stack([r.image for r in chunk]))
+            probs = self.reading_probabilities(chunk)
             for r, row in zip(chunk, probs, strict=True):
                 answers[id(r)] = self.verdict(row, r)
         return [
