@@ -240,17 +240,27 @@ class Classifier(ABC):
         return softmax(logits, self.temperature)
 
     def reading_probabilities(self, readings: Sequence[Preprocessed]) -> np.ndarray:
-        """Calibrated probabilities (N, 10) for readings with ink: of each one's
-        image, averaged with its :attr:`~Preprocessed.unstretched` images if it has them."""
+        """Calibrated probabilities (N, 10) for readings with ink.
+
+        A reading with :attr:`~Preprocessed.unstretched` images is the mean of
+        its image's probabilities and theirs, the image weighing as much as they
+        do together: the digit may not have been stretched at all (a round 0
+        cropped to its ink), and narrowed it reads less surely.  (With an
+        equal share each, the held-out pen writers' squarish digits cropped to
+        their ink read 6 in 1,321 worse than from the image alone, this way 1;
+        Semeion's scans 4 in 1,542 better than this way.)"""
+        if not readings:
+            return np.zeros((0, 10), np.float32)
         counts = [1 + len(r.unstretched) for r in readings]
-        images = [image for r in readings for image in (r.image, *r.unstretched)]
-        probs = self.probabilities(np.stack(images)) if images else np.zeros((0, 10), np.float32)
-        starts = np.cumsum([0, *counts[:-1]], dtype=int)
-        return (
-            np.add.reduceat(probs, starts, axis=0) / np.array(counts)[:, None]
-            if readings
-            else probs
+        probs = self.probabilities(
+            np.stack([image for r in readings for image in (r.image, *r.unstretched)])
         )
+        out, start = [], 0
+        for count in counts:
+            own, narrowed = probs[start], probs[start + 1 : start + count]
+            out.append((own + narrowed.mean(axis=0)) / 2 if count > 1 else own)
+            start += count
+        return np.array(out)
 
     def predict_preprocessed(self, pre: Preprocessed) -> Prediction:
         if pre.other_readings:
