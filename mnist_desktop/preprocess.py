@@ -508,7 +508,11 @@ def _background(
         noise = _median(np.abs(values[keep] - surface[keep])) * 1.4826
     if coef is None:
         return level, sign, close_call
-    return _surface(coef, lum.shape, cell, (gh, gw)), sign, close_call
+    # The paper is never brighter than the brightest pixel nor darker than the
+    # darkest: a quadratic overshoots where paper saturates (a gradient running
+    # into white), and there the saturated paper would read as ink.
+    surface = _surface(coef, lum.shape, cell, (gh, gw))
+    return np.clip(surface, float(lum.min()), float(lum.max())), sign, close_call
 
 
 def _chroma_distance(rgb: np.ndarray, lum: np.ndarray, ink: np.ndarray, noise: float) -> np.ndarray:
