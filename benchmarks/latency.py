@@ -46,12 +46,12 @@ def canvas_raster() -> np.ndarray:
     from PySide6.QtWidgets import QApplication
 
     from mnist_desktop.gui.qtimage import qimage_to_gray
-    from mnist_desktop.raster import Stroke, render_strokes
+    from mnist_desktop.raster import Stroke, for_model, render_strokes
     from tests.helpers.strokes import digit_strokes
 
     _app = QApplication.instance() or QApplication([])  # noqa: F841  (the window needs it later)
     strokes = tuple(Stroke(tuple((x, y, 1.0) for x, y in s), 24) for s in digit_strokes(3))
-    return qimage_to_gray(render_strokes(strokes))
+    return qimage_to_gray(render_strokes(for_model(strokes)))
 
 
 def single_image(repeats: int) -> dict:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
@@ -27,6 +28,15 @@ stroke costs well under a millisecond."""
 DEFAULT_PEN_WIDTH = 24
 MIN_PRESSURE_WIDTH = 0.35
 """A tablet pen at the lightest touch draws this fraction of the pen width."""
+MAX_PEN_SHARE = 0.3
+"""The model's raster draws no pen wider than this share of the drawing's
+longer side (in number mode, of its height).  The model learnt pens up to
+about a fifth of a digit's size, as a fine pen to a marker draws; a small digit
+drawn with a wide pen is a blob on the screen, but its strokes' centre lines
+are still the digit (the 90 px digits drawn with a 40 px pen read 42 of 90;
+so capped, 90).  The screen and a saved drawing keep the pen as drawn."""
+MIN_PEN_CAP = 4.0
+"""...and never narrower than this (the narrowest pen), so a click stays a dot."""
 PATH_CHUNK = 128
 """A mouse stroke is painted as paths of at most this many points: Qt's
 stroker slows down faster than linearly with a path's length (a 50,000-point
@@ -40,6 +50,42 @@ class Stroke:
 
     points: tuple[tuple[float, float, float], ...]
     width: float
+
+    @cached_property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of its points (kept: a stroke never changes)."""
+        xs = [p[0] for p in self.points]
+        ys = [p[1] for p in self.points]
+        return min(xs), min(ys), max(xs), max(ys)
+
+
+def bounds(strokes: Sequence[Stroke]) -> tuple[float, float, float, float] | None:
+    """(x0, y0, x1, y1) of all the strokes' points; None without any."""
+    if not strokes:
+        return None
+    boxes = [s.bounds for s in strokes]
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def pen_cap(box: tuple[float, float, float, float] | None, columns: int = 1) -> float:
+    """The widest pen the model's raster draws for a drawing whose points span
+    ``box``: by its longer side, or in number mode (``columns`` over 1) its
+    height, a row being as wide as its digits together."""
+    if box is None:
+        return math.inf
+    width, height = box[2] - box[0], box[3] - box[1]
+    return max(MIN_PEN_CAP, MAX_PEN_SHARE * (max(width, height) if columns == 1 else height))
+
+
+def for_model(strokes: Sequence[Stroke], columns: int = 1) -> tuple[Stroke, ...]:
+    """The strokes as the model's raster draws them: pens capped at :func:`pen_cap`."""
+    cap = pen_cap(bounds(strokes), columns)
+    return tuple(s if s.width <= cap else replace(s, width=cap) for s in strokes)
 
 
 def _segment_width(stroke_width: float, pressure: float) -> float:
@@ -163,5 +209,6 @@ def gray_array(image: QImage) -> np.ndarray:
 def render_array(
     strokes: Sequence[Stroke], size: int = RASTER_SIZE, columns: int = 1
 ) -> np.ndarray:
-    """:func:`render_strokes` as an H x W uint8 array: what the canvas sends the model."""
-    return gray_array(render_strokes(strokes, size, columns))
+    """What the canvas sends the model, as an H x W uint8 array: the strokes
+    :func:`for_model`, through :func:`render_strokes`."""
+    return gray_array(render_strokes(for_model(strokes, columns), size, columns))

@@ -36,8 +36,11 @@ from mnist_desktop.raster import (
     CANVAS_SIZE,
     DEFAULT_PEN_WIDTH,
     Stroke,
+    bounds,
     canvas_painter,
+    for_model,
     paint_stroke,
+    pen_cap,
     render_strokes,
     segment_pen,
 )
@@ -77,6 +80,15 @@ class _SetState(QUndoCommand):
         self._canvas._apply(self._before)
 
 
+def _reaching(
+    box: tuple[float, float, float, float] | None, x: float, y: float
+) -> tuple[float, float, float, float]:
+    """``box`` (x0, y0, x1, y1; None: empty) grown to reach the point (x, y)."""
+    if box is None:
+        return (x, y, x, y)
+    return (min(box[0], x), min(box[1], y), max(box[2], x), max(box[3], y))
+
+
 class DrawingCanvas(QWidget):
     """A square canvas for drawing digits with the mouse, a pen or a finger.
 
@@ -113,6 +125,9 @@ class DrawingCanvas(QWidget):
         self._selected_box = -1
         self._current: list[tuple[float, float, float]] | None = None
         self._current_width = float(self.pen_width)
+        # The drawing's extent so far, with the stroke being drawn (x0, y0, x1, y1):
+        # the model's raster caps the pen by it (raster.for_model).
+        self._reach: tuple[float, float, float, float] | None = None
         self._drawn: Stroke | None = None  # the stroke just finished, being committed
         # The ink as shown, at screen resolution: painting thick anti-aliased
         # vector strokes costs milliseconds a frame (seconds for a long
@@ -168,19 +183,23 @@ class DrawingCanvas(QWidget):
         if raster is None:
             base = self._rasters.get(before.strokes, key)
             new = state.strokes[len(before.strokes) :]
+            strokes = for_model(state.strokes, state.columns)
             if (
                 base is not None
                 and len(new) == 1
                 and all(a is b for a, b in zip(before.strokes, state.strokes, strict=False))
+                and [s.width for s in for_model(before.strokes, state.columns)]
+                == [s.width for s in strokes[:-1]]
             ):
-                # One stroke more (the usual case): painted over the kept raster,
-                # the same pixels as painting them all, in order.
+                # One stroke more (the usual case; its earlier strokes as they were
+                # drawn for the model): painted over the kept raster, the same
+                # pixels as painting them all, in order.
                 raster = base.copy()
                 painter = canvas_painter(raster)
-                paint_stroke(painter, new[0], Qt.GlobalColor.white)
+                paint_stroke(painter, strokes[-1], Qt.GlobalColor.white)
                 painter.end()
             else:
-                raster = render_strokes(state.strokes, columns=state.columns)
+                raster = render_strokes(strokes, columns=state.columns)
             self._rasters.put(state.strokes, key, raster)
         return raster.copy()
 
@@ -306,6 +325,7 @@ class DrawingCanvas(QWidget):
         self._ink.begin_stroke(self._state.strokes)
         self._current = [(x, y, pressure)]
         self._current_width = float(self.pen_width)
+        self._reach = _reaching(bounds(self._state.strokes), x, y)
         self._paint_segment(None, self._current[0])
         self.update()
         self.drawing_changed.emit()
@@ -319,6 +339,7 @@ class DrawingCanvas(QWidget):
             return
         point = (x, y, pressure)
         self._current.append(point)
+        self._reach = _reaching(self._reach, x, y)
         self._paint_segment(last, point)
         self._update_segment(last, point)
         self.drawing_changed.emit()
@@ -353,12 +374,15 @@ class DrawingCanvas(QWidget):
     def _paint_segment(self, a, b) -> None:
         """Add one pen segment (a dot when ``a`` is None) to the model's raster
         and to the ink shown on screen, when there is one to add to."""
-        targets = [(self._raster, QColor(Qt.GlobalColor.white))]
+        # The model's raster caps the pen by the drawing's size so far (exact
+        # once the stroke ends: raster.for_model); the screen shows it as drawn.
+        model_width = min(self._current_width, pen_cap(self._reach, self.columns))
+        targets = [(self._raster, QColor(Qt.GlobalColor.white), model_width)]
         if self._ink.current() is not None:
-            targets.append((self._ink.current(), self._ink.color()))
-        for image, color in targets:
+            targets.append((self._ink.current(), self._ink.color(), self._current_width))
+        for image, color, width in targets:
             painter = canvas_painter(image)
-            painter.setPen(segment_pen(color, self._current_width, b[2]))
+            painter.setPen(segment_pen(color, width, b[2]))
             if a is None:
                 painter.drawPoint(QPointF(b[0], b[1]))
             else:
