@@ -101,6 +101,27 @@ def test_an_opened_bold_crop_shows_the_reading_it_was_answered_from(
     assert "digits, not one" not in window.message_bar.text()
 
 
+def test_an_opened_digit_stretched_square_says_it_was_read_narrowed_too(
+    qtbot, window, tmp_path, mnist_sample
+):
+    """A scan that fills its square frame is read narrowed too; the model's
+    input view says so in its tooltip, and a drawing's view does not."""
+    from mnist_desktop.gui.inputview import NARROWED_TIP, TIP
+
+    images, labels = mnist_sample
+    ones = images[labels == 1]
+    ys, xs = np.nonzero(ones[0] > 80)
+    crop = Image.fromarray(255 - ones[0][ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+    path = tmp_path / "scan.png"
+    crop.resize((64, 64), Image.Resampling.NEAREST).save(path)
+    window.open_file(path)
+    result = wait_result(qtbot, window)
+    assert result.preprocessed.unstretched
+    assert window.input_view.toolTip() == NARROWED_TIP
+    draw_and_wait(qtbot, window, digit_strokes(1))
+    assert window.input_view.toolTip() == TIP
+
+
 @pytest.mark.parametrize(
     ("digit", "size", "center", "width", "slant"),
     [

@@ -9,6 +9,12 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .qtimage import gray_to_rgb32
 
+TIP = "What the model sees: your digit scaled into 20x20 and centred in 28x28"
+NARROWED_TIP = (
+    f"{TIP}.\nIt fills its square frame, as scanners that size-normalise digits "
+    "stretch them, so it was also read narrowed to its likely width."
+)
+
 
 class ModelInputView(QWidget):
     """Shows the model's input, pixel for pixel (nearest-neighbour enlarged)."""
@@ -17,7 +23,7 @@ class ModelInputView(QWidget):
         super().__init__(parent)
         self.setObjectName("modelInput")
         self.setAccessibleName("What the model sees (28 x 28 pixels)")
-        self.setToolTip("What the model sees: your digit scaled into 20x20 and centred in 28x28")
+        self.setToolTip(TIP)
         self.setFixedSize(112, 112)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self._image: QImage | None = None
@@ -27,7 +33,9 @@ class ModelInputView(QWidget):
         """The 28 x 28 float image shown, or None."""
         return None if self._array is None else self._array.copy()
 
-    def set_array(self, image: np.ndarray | None) -> None:
+    def set_array(self, image: np.ndarray | None, narrowed: bool = False) -> None:
+        """Show ``image``; ``narrowed``: it was read narrowed too (the tooltip says so)."""
+        self.setToolTip(NARROWED_TIP if narrowed and image is not None else TIP)
         if image is None:
             self._array, self._image = None, None
         else:

@@ -652,7 +652,9 @@ class MainWindow(QMainWindow):
 
     def _show(self, result: Result) -> None:
         prediction = result.prediction
-        self.input_view.set_array(result.preprocessed.image)
+        self.input_view.set_array(
+            result.preprocessed.image, narrowed=bool(result.preprocessed.unstretched)
+        )
         self._last_result = result
         self._last_result_id = result.id
         if result.number is not None:
