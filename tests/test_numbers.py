@@ -104,18 +104,26 @@ def test_touching_digits_are_split(litert, mnist_sample, text):
     assert right >= 3
 
 
-def _canvas_number(text: str, spacing: float, size: float = 170.0) -> np.ndarray:
+def _canvas_number(text: str, spacing: float, size: float = 170.0, pen: float = 24.0) -> np.ndarray:
     """``text`` written with the pen paths on the number-mode canvas raster."""
     from mnist_desktop.raster import Stroke, render_array
     from tests.helpers.strokes import digit_strokes
 
     left = 420 - spacing * (len(text) - 1) / 2
     strokes = [
-        Stroke(tuple((x, y, 1.0) for x, y in s), 24)
+        Stroke(tuple((x, y, 1.0) for x, y in s), pen)
         for i, ch in enumerate(text)
         for s in digit_strokes(int(ch), size, (left + i * spacing, 140.0))
     ]
     return render_array(strokes, columns=3)
+
+
+@pytest.mark.parametrize("text", ["2025", "1984", "3570"])
+def test_a_small_number_written_with_a_wide_pen_is_read(qapp, litert, text):
+    """90 px digits written with a 40 px pen are blobs that touch; the model's
+    raster caps the pen by the row's height (they read "81188", "1914",
+    "88711" without the cap)."""
+    assert read_number(litert, _canvas_number(text, 110.0, 90.0, 40.0)).text == text
 
 
 @pytest.mark.parametrize("text", ["202", "2025", "808"])
