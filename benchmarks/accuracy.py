@@ -119,8 +119,7 @@ def drawing_set(hand: dict | None = None):
     ``hand``: the pen paths (default ``tests.helpers.strokes.DIGITS``)."""
     from PySide6.QtGui import QGuiApplication
 
-    from mnist_desktop.gui.qtimage import qimage_to_gray
-    from mnist_desktop.raster import Stroke, for_model, render_strokes
+    from mnist_desktop.raster import Stroke, render_array
     from tests.helpers.strokes import DIGITS, digit_strokes
 
     _app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841
@@ -136,7 +135,7 @@ def drawing_set(hand: dict | None = None):
                         strokes = tuple(
                             Stroke(tuple((x, y, 1.0) for x, y in p), width) for p in paths
                         )
-                        raster = qimage_to_gray(render_strokes(for_model(strokes)))
+                        raster = render_array(strokes)
                         where = {"size": size, "slant": slant, "width": width, "center": center}
                         yield digit, where, raster
 

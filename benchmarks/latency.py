@@ -45,13 +45,12 @@ def canvas_raster() -> np.ndarray:
     """A '3' drawn on the canvas, as the canvas hands it to the model."""
     from PySide6.QtWidgets import QApplication
 
-    from mnist_desktop.gui.qtimage import qimage_to_gray
-    from mnist_desktop.raster import Stroke, for_model, render_strokes
+    from mnist_desktop.raster import Stroke, render_array
     from tests.helpers.strokes import digit_strokes
 
     _app = QApplication.instance() or QApplication([])  # noqa: F841  (the window needs it later)
     strokes = tuple(Stroke(tuple((x, y, 1.0) for x, y in s), 24) for s in digit_strokes(3))
-    return qimage_to_gray(render_strokes(for_model(strokes)))
+    return render_array(strokes)
 
 
 def single_image(repeats: int) -> dict:
