@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel
 from mnist_desktop.gui import MainWindow
 from mnist_desktop.gui.chart import ProbabilityChart
 from tests.helpers.dnd import drag_enter_event, drop_event
-from tests.helpers.images import encode, on_paper, png_header_bomb, upscale
+from tests.helpers.images import boxed_scan, encode, on_paper, png_header_bomb, upscale
 from tests.helpers.qt import drag, draw
 from tests.helpers.strokes import digit_strokes
 
@@ -110,10 +110,8 @@ def test_an_opened_digit_stretched_square_says_it_was_read_narrowed_too(
 
     images, labels = mnist_sample
     ones = images[labels == 1]
-    ys, xs = np.nonzero(ones[0] > 80)
-    crop = Image.fromarray(255 - ones[0][ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
     path = tmp_path / "scan.png"
-    crop.resize((64, 64), Image.Resampling.NEAREST).save(path)
+    Image.fromarray(boxed_scan(ones[0])).save(path)
     window.open_file(path)
     result = wait_result(qtbot, window)
     assert result.preprocessed.unstretched

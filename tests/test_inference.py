@@ -6,12 +6,11 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from mnist_desktop.ml.calibration import expected_calibration_error, fit_temperature, softmax
 from mnist_desktop.ml.inference import ModelError, load_classifier, make_prediction
 from mnist_desktop.preprocess import Preprocessed, preprocess, preprocess_batch
-from tests.helpers.images import encode, on_paper, upscale
+from tests.helpers.images import boxed_scan, encode, on_paper, upscale
 
 
 @pytest.fixture(scope="module")
@@ -128,13 +127,7 @@ def test_a_reading_with_unstretched_images_is_answered_from_all_of_them(litert, 
     its image's and its narrowed ones' (together), one at a time or in a
     folder's batches."""
     images, _ = mnist_sample
-    ys, xs = np.nonzero(images[0] > 30)
-    square = np.asarray(
-        Image.fromarray(images[0][ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]).resize(
-            (64, 64)
-        )
-    )
-    stretched = preprocess(square)
+    stretched = preprocess(boxed_scan(images[0]))
     plain = preprocess(images[1])
     assert len(stretched.unstretched) == 2 and not plain.unstretched
     own = litert.probabilities(np.stack([stretched.image, *stretched.unstretched]))

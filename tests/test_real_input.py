@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from mnist_desktop.preprocess import preprocess
+from tests.helpers.images import boxed_scan
 
 N = 150  # fixture digits per kind
 
@@ -403,16 +404,6 @@ def test_bright_coloured_marks_beside_a_dark_digit_are_not_ink(litert, mnist_sam
     assert right >= 0.95 * N, f"{right}/{N}"
 
 
-def _boxed(digit: np.ndarray) -> np.ndarray:
-    """The digit as a scanner that size-normalises digits leaves it (Semeion's,
-    USPS's): its ink stretched into a square box whatever its width, binarised,
-    64 px, dark on white."""
-    ys, xs = np.nonzero(digit > 80)
-    crop = Image.fromarray(digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
-    box = crop.resize((64, 64), Image.Resampling.NEAREST).point(lambda v: 255 * (v > 80))
-    return 255 - np.asarray(box)
-
-
 def _aspect(digit: np.ndarray) -> float:
     ys, xs = np.nonzero(digit > 30)
     return (np.ptp(xs) + 1) / (np.ptp(ys) + 1)
@@ -428,7 +419,7 @@ def test_digits_stretched_into_a_square_box_are_read(litert, mnist_sample):
     narrow = [i for i, d in enumerate(images) if _aspect(d) < 0.6]
     with_narrowed = alone = every = filling = 0
     for i, (digit, label) in enumerate(zip(images, labels, strict=True)):
-        pre = preprocess(_boxed(digit))
+        pre = preprocess(boxed_scan(digit))
         filling += len(pre.unstretched) == 2
         read = litert.predict_preprocessed(pre).digit == label
         every += read

@@ -18,6 +18,16 @@ def bold_crop(digit: np.ndarray, scale: int = 6, bolden: int = 9) -> Image.Image
     return crop.filter(ImageFilter.MinFilter(bolden))
 
 
+def boxed_scan(digit: np.ndarray) -> np.ndarray:
+    """A 28x28 uint8 MNIST digit as a scanner that size-normalises digits leaves it
+    (Semeion's, USPS's): its ink stretched into a square box whatever its width,
+    binarised, 64 px, dark on white."""
+    ys, xs = np.nonzero(digit > 80)
+    crop = Image.fromarray(digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+    box = crop.resize((64, 64), Image.Resampling.NEAREST).point(lambda v: 255 * (v > 80))
+    return 255 - np.asarray(box)
+
+
 def upscale(digit: np.ndarray, size: int) -> np.ndarray:
     """A 28x28 uint8 MNIST digit enlarged smoothly to ``size`` px (float 0..1, ink = 1)."""
     img = Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)
