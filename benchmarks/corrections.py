@@ -70,11 +70,11 @@ def writer_hand(pen_dir: str, bundled) -> tuple[str, dict]:
     held = set(bundled.card.get("pen", {}).get("held_out_writers", []))
     samples = [s for s in pen.load_pen(pen_dir).digits if s.writer in held]
     found: dict[str, dict[int, dict[str, list]]] = {}
-    for sample in samples:
-        image = pen.draw(sample.strokes, 180, 18)
-        if image is None:
-            continue
-        answer = bundled.verdict(bundled.probabilities(image[None])[0])
+    drawn = [(sample, pen.draw(sample.strokes, 180, 18)) for sample in samples]
+    drawn = [(sample, image) for sample, image in drawn if image is not None]
+    probabilities = bundled.probabilities(np.stack([image for _, image in drawn]))
+    for (sample, _), row in zip(drawn, probabilities, strict=True):
+        answer = bundled.verdict(row)
         kind = (
             "right"
             if answer.digit == sample.label
