@@ -38,6 +38,9 @@ from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from real import crop_to_ink, resize, to_uint8  # noqa: E402  (benchmarks/real.py)
 
 from mnist_desktop.ml import pen  # noqa: E402
 from mnist_desktop.ml.calibration import expected_calibration_error  # noqa: E402
@@ -92,16 +95,10 @@ def sheet(items, path: Path, columns: int = 12) -> None:
 def as_opened(image: np.ndarray, square: bool) -> np.ndarray:
     """A drawn 28 x 28 digit as an image file of it would be: cropped to its
     ink, 96 px on its longer side, or stretched into a 96 px square."""
-    ys, xs = np.nonzero(image > 0.05)
-    ink = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    ink = crop_to_ink(image, 0.05)
     h, w = ink.shape
     k = 96 / max(h, w)
-    size = (96, 96) if square else (max(1, round(w * k)), max(1, round(h * k)))
-    return np.asarray(Image.fromarray(to_uint8(ink)).resize(size, Image.Resampling.BICUBIC))
-
-
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    return (np.clip(x, 0, 1) * 255).round().astype(np.uint8)
+    return to_uint8(resize(ink, 96, 96) if square else resize(ink, round(w * k), round(h * k)))
 
 
 def opened(clf, x: np.ndarray, y: np.ndarray, count: int) -> dict:

@@ -1111,7 +1111,7 @@ too.  A digit stretched square loses its shape (a flagged 1 becomes a caret, a
 9 a g), and how far it was stretched is unknown; a narrow and a middling width
 stand for the digits' own.  Measured (``benchmarks/real.py``, ``pen.py``): the
 real Semeion scans 95.1 -> 95.9 % read, held-out pen writers' digits opened
-stretched square 94.9 -> 96.0 %; digits cropped to their ink keep their own
+stretched square 94.9 -> 95.7 %; digits cropped to their ink keep their own
 width, and read as before (MNIST) or 3 in 2,000 fewer (pen: a squarish digit
 narrowed reads less surely)."""
 
