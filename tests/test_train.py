@@ -136,6 +136,28 @@ def _write_pen_dir(directory):
         (directory / name).write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
+def test_the_pen_sets_known_faults_are_left_out(tmp_path):
+    """Records the pen set's README names as faults (zeros side by side labelled
+    0, a scribble labelled 8) are no digit: load_pen leaves them out, by id."""
+    from mnist_desktop.ml.pen import KNOWN_FAULTS, load_pen
+
+    _write_pen_dir(tmp_path)
+    fault = sorted(KNOWN_FAULTS)[0]
+    zeros = [[[x + 120 * k, y] for x, y in ((50, 0), (100, 50), (50, 100), (0, 50), (50, 0))]
+             for k in range(3)]  # fmt: skip
+    extra = [
+        {"label": 0, "writer": "unipen/aaa/w1", "id": fault, "strokes": zeros},
+        {"label": 0, "writer": "unipen/aaa/w1", "id": fault + "0", "strokes": zeros[:1]},
+    ]
+    with open(tmp_path / "digits.jsonl", "a") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in extra))
+    data = load_pen(tmp_path)
+    assert data.faults_left_out == 1
+    assert [s.id for s in data.digits].count(fault + "0") == 1
+    assert fault not in {s.id for s in data.digits}
+    assert len(data.digits) == 4 * 10 * 3 + 1
+
+
 def test_training_with_pen_strokes_holds_out_writers_and_sets_a_rejection(tmp_path, mnist_sample):
     """--pen: writers are split (none on both sides), held-out writers are scored
     per contributor, outliers are taught, and the card records the "not a digit"
@@ -171,6 +193,7 @@ def test_training_with_pen_strokes_holds_out_writers_and_sets_a_rejection(tmp_pa
     assert pen["train_outlier_letters"] == 4  # A and x of two writers; O looks like a 0
     assert set(pen["held_out_per_contributor"]) == {"aaa", "bbb"}
     assert set(pen["sha256"]) == {"digits.jsonl", "letters.jsonl"}
+    assert pen["known_faults_left_out"] == 0
     rejection = card["rejection"]
     assert 0 < rejection["reject_below"] <= 1
     assert rejection["validation_digits_rejected"] <= config.max_digit_rejection

@@ -282,6 +282,7 @@ def _prepare_pen(config: TrainConfig):
         "split": "by writer: about a quarter of each contributor's writers held out",
         "held_out_writers": sorted(held),
         "train_writers": len({s.writer for s in train_digits}),
+        "known_faults_left_out": data.faults_left_out,
         "train_digits": len(train_digits),
         "train_digit_images": int(len(x_digits)),
         "train_outlier_letters": len(train_letters),
