@@ -58,3 +58,35 @@ def test_boxed_digits_leave_wide_digits_and_bare_lines_alone():
     images = np.stack([_bar(18), _bar(2), _bar(4, slant=-0.3)])  # wide, a bare line, narrow
     boxed, labels = boxed_digits(images, np.array([0, 1, 7]), 5, seed=0)
     assert len(boxed) == 5 and set(labels) == {7}
+
+
+def _crosses_itself(stroke: list[tuple[float, float]]) -> bool:
+    """Whether a polyline's segments (not neighbours) intersect."""
+    p = np.asarray(stroke, float)
+
+    def side(a, b, c):
+        return np.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+
+    for i in range(len(p) - 1):
+        for j in range(i + 2, len(p) - 1):
+            a, b, c, d = p[i], p[i + 1], p[j], p[j + 1]
+            if side(a, b, c) * side(a, b, d) < 0 and side(c, d, a) * side(c, d, b) < 0:
+                return True
+    return False
+
+
+def test_a_nine_begun_at_the_foot_of_its_loop_crosses_its_start():
+    """crossed_nine: one stroke, begun at the left of the loop's foot, that crosses
+    itself where the loop closes and ends in a tail below the loop."""
+    from mnist_desktop.ml.styles import crossed_nine
+
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        strokes = crossed_nine(rng)
+        assert len(strokes) == 1
+        p = np.asarray(strokes[0])
+        (x0, y0), (x1, y1) = p.min(axis=0), p.max(axis=0)
+        start, end = p[0], p[-1]
+        assert start[0] < x0 + 0.35 * (x1 - x0) and 0.2 < (start[1] - y0) / (y1 - y0) < 0.7
+        assert end[1] > y0 + 0.9 * (y1 - y0)
+        assert _crosses_itself(strokes[0])

@@ -5,8 +5,10 @@ pen drawings the app is measured on (``benchmarks/real.py``, ``pen.py``)
 miss mostly where people write otherwise: a 1 with a long flag (and a foot),
 like a λ; a 7 with a bar through its stem; a 4 open at the top with two
 upright strokes; a 9 whose tail hooks back to the left or curls up across
-itself, like a g; a 3 with a flat top; a slashed zero.  Each style here is a few strokes with its own random proportions,
-slant and wobble, drawn on the canvas and preprocessed like any drawing
+itself, like a g, or that is begun at the foot of its loop and crosses its
+start; a 3 with a flat top; a slashed zero.  Each style here is a few strokes
+with its own random proportions, slant and wobble, drawn on the canvas and
+preprocessed like any drawing
 (:func:`mnist_desktop.ml.pen.render_samples`), so the model learns the
 pixels a user's pen gives.  No real image is used: the styles are described,
 not copied.
@@ -147,6 +149,27 @@ def looped_nine(rng: np.random.Generator) -> Strokes:
     return [loop + tail]
 
 
+def crossed_nine(rng: np.random.Generator) -> Strokes:
+    """A 9 begun at the foot of its loop: the stroke runs up to the right, over the
+    top and down the left, then crosses its own start on the way into the tail."""
+    width = rng.uniform(0.55, 1.0)
+    waist = rng.uniform(0.3, 0.5)  # where the loop closes, crossing itself
+    start = (rng.uniform(0.0, 0.25) * width, waist + rng.uniform(-0.05, 0.1))
+    cross = (rng.uniform(0.4, 0.6) * width, waist)
+    tail_x = rng.uniform(0.55, 0.85) * width
+    end_x = tail_x - rng.uniform(-0.1, 0.45) * width  # the tail may turn back left
+    points = [
+        start,
+        (rng.uniform(0.75, 1.0) * width, rng.uniform(0.05, 0.2)),
+        (rng.uniform(0.35, 0.6) * width, 0.0),
+        (rng.uniform(0.0, 0.15) * width, rng.uniform(0.08, 0.22)),
+        cross,
+        (tail_x, rng.uniform(0.65, 0.8)),
+        (end_x, 1.0),
+    ]
+    return [_through(points, rng, 60)]
+
+
 def flat_three(rng: np.random.Generator) -> Strokes:
     """A 3 with a flat top and a straight stroke down to its lower bowl (Ʒ)."""
     width = rng.uniform(0.6, 0.9)
@@ -175,7 +198,7 @@ STYLES: dict[int, tuple[Callable[[np.random.Generator], Strokes], ...]] = {
     3: (flat_three,),
     4: (open_four,),
     7: (barred_seven,),
-    9: (hooked_nine, looped_nine),
+    9: (hooked_nine, looped_nine, crossed_nine),
 }
 """The styles of each digit (a style listed twice is drawn twice as often)."""
 
