@@ -309,6 +309,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         init=args.init,
         teacher=args.teacher,
         teacher_weight=args.teacher_weight,
+        max_digit_rejection=args.max_digit_rejection,
     )
     print(f"training; the model will be written to {out}", flush=True)
     card = train(data, out, config)
@@ -491,6 +492,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of training images turned into binarised 11-16 cell scans "
         "(default: 0; the bundled model: 0.08)",
+    )
+    p.add_argument(
+        "--max-digit-rejection",
+        type=float,
+        default=0.002,
+        help="the 'not a digit' threshold rejects at most this share of the held-out "
+        "writers' digits and a fifth of it of MNIST validation (default: 0.002)",
     )
     p.add_argument(
         "--init", metavar="MODEL", help="start from this trained .keras model (fine-tune it)"

@@ -197,6 +197,7 @@ def test_training_with_pen_strokes_holds_out_writers_and_sets_a_rejection(tmp_pa
     rejection = card["rejection"]
     assert 0 < rejection["reject_below"] <= 1
     assert rejection["validation_digits_rejected"] <= config.max_digit_rejection
+    assert rejection["max_digit_rejection"] == config.max_digit_rejection == 0.002
     # Pieces and pairs of the validation digits are scored, never trained on.
     assert 0 <= rejection["validation_pieces_rejected"] <= 1
     assert 0 <= rejection["validation_pairs_rejected"] <= 1

@@ -53,6 +53,7 @@ def test_train_writes_a_new_run_folder_and_says_how_to_use_it(quick_training, tm
     assert main(args) == 0
     assert bundled_digest() == before, "the bundled model was touched"
     assert calls[0][1].epochs == 1 and calls[0][1].polish_epochs == 0
+    assert calls[0][1].max_digit_rejection == 0.002
     runs = list((tmp_path / "user" / "runs").iterdir())
     assert len(runs) == 1
     model = runs[0] / "mnist_cnn.keras"
@@ -117,3 +118,9 @@ def test_only_a_model_far_below_the_bundled_one_gets_the_warning():
     assert "REPLACED" in accuracy_warning(0.19, 0.9968, True)
     assert "REPLACED" not in accuracy_warning(0.19, 0.9968, False)
     assert accuracy_warning(0.19, None, False) is None  # no bundled card to compare with
+
+
+def test_the_not_a_digit_budget_reaches_training(quick_training):
+    args, calls, _ = quick_training
+    assert main([*args, "--max-digit-rejection", "0.004"]) == 0
+    assert calls[0][1].max_digit_rejection == 0.004
