@@ -451,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         help="digits drawn in handwriting styles MNIST has few of: a flagged 1, a barred 7, "
-        "an open 4, a hooked or looped 9, a flat-topped 3, a slashed 0 (default: 0)",
+        "an open 4, a hooked, looped or crossed 9, a flat-topped 3, a slashed 0 (default: 0)",
     )
     p.add_argument(
         "--boxed",
