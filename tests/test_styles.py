@@ -90,3 +90,23 @@ def test_a_nine_begun_at_the_foot_of_its_loop_crosses_its_start():
         assert start[0] < x0 + 0.35 * (x1 - x0) and 0.2 < (start[1] - y0) / (y1 - y0) < 0.7
         assert end[1] > y0 + 0.9 * (y1 - y0)
         assert _crosses_itself(strokes[0])
+
+
+def test_a_four_whose_stem_starts_at_its_bar_is_one_stroke_down_across_and_down():
+    """bar_stem_four: begun at the top, down to the left, across to the right at
+    the bar, then down to the foot; no upright above the bar's right end."""
+    from mnist_desktop.ml.styles import bar_stem_four
+
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        strokes = bar_stem_four(rng)
+        assert len(strokes) == 1
+        p = np.asarray(strokes[0])
+        (x0, y0), (x1, y1) = p.min(axis=0), p.max(axis=0)
+        width, height = x1 - x0, y1 - y0
+        corner = int(np.argmin(p[:, 0]))  # the bar's left end
+        right = corner + int(np.argmax(p[corner:, 0]))  # where the bar turns down
+        assert p[0, 1] < y0 + 0.1 * height and p[-1, 1] > y0 + 0.9 * height
+        assert 0.3 * height < p[corner, 1] - y0 < 0.8 * height
+        assert p[right, 0] > x0 + 0.7 * width and p[right, 1] > y0 + 0.25 * height
+        assert p[right:, 1].min() > y0 + 0.25 * height  # nothing rises to the top

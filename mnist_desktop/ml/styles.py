@@ -4,12 +4,12 @@ MNIST was written by American census staff and students; the real scans and
 pen drawings the app is measured on (``benchmarks/real.py``, ``pen.py``)
 miss mostly where people write otherwise: a 1 with a long flag (and a foot),
 like a λ; a 7 with a bar through its stem; a 4 open at the top with two
-upright strokes; a 9 whose tail hooks back to the left or curls up across
-itself, like a g, or that is begun at the foot of its loop and crosses its
-start; a 3 with a flat top; a slashed zero.  Each style here is a few strokes
-with its own random proportions, slant and wobble, drawn on the canvas and
-preprocessed like any drawing
-(:func:`mnist_desktop.ml.pen.render_samples`), so the model learns the
+upright strokes, or in one stroke whose stem starts at its bar, like a ч; a 9
+whose tail hooks back to the left or curls up across itself, like a g, or
+that is begun at the foot of its loop and crosses its start; a 3 with a flat
+top; a slashed zero.  Each style here is a few strokes with its own random
+proportions, slant and wobble, drawn on the canvas and preprocessed like any
+drawing (:func:`mnist_desktop.ml.pen.render_samples`), so the model learns the
 pixels a user's pen gives.  No real image is used: the styles are described,
 not copied.
 """
@@ -106,6 +106,22 @@ def open_four(rng: np.random.Generator) -> Strokes:
     return [first, stem]
 
 
+def bar_stem_four(rng: np.random.Generator) -> Strokes:
+    """A 4 in one stroke whose stem starts at its bar, like a ч: down to the left,
+    across, and down."""
+    bar_y = rng.uniform(0.4, 0.7)
+    right = rng.uniform(0.75, 1.0)
+    top_x = rng.uniform(0.3, 0.75) * right
+    corner_x = rng.uniform(0.0, 0.12)
+    turn = (right, bar_y - rng.uniform(0.0, 0.12))  # the pen may rise a little before it falls
+    foot_x = right - rng.uniform(0.0, 0.2)
+    points = [(top_x, 0.0), (corner_x, bar_y), (0.5 * (corner_x + right), bar_y + 0.02), turn]
+    if rng.random() < 0.5:  # a sharp corner at the bar's end; else one curve
+        first = _through(points, rng)
+        return [first + _through([turn, (foot_x, 1.0)], rng)[1:]]
+    return [_through([*points, (0.5 * (right + foot_x), 0.7), (foot_x, 1.0)], rng, 60)]
+
+
 def _nine_head(rng: np.random.Generator, radii: tuple[float, float]):
     """A 9's loop at the top (its radius drawn from ``radii``) and where its tail
     starts, (x, y): on the loop's right side."""
@@ -196,7 +212,7 @@ STYLES: dict[int, tuple[Callable[[np.random.Generator], Strokes], ...]] = {
     0: (slashed_zero,),
     1: (flagged_one, flagged_one, footed_one),
     3: (flat_three,),
-    4: (open_four,),
+    4: (open_four, bar_stem_four),
     7: (barred_seven,),
     9: (hooked_nine, looped_nine, crossed_nine),
 }
