@@ -75,21 +75,28 @@ def _crosses_itself(stroke: list[tuple[float, float]]) -> bool:
     return False
 
 
+def _one_stroke_drawings(style, count: int = 30):
+    """``count`` drawings of a one-stroke ``style``: each stroke's points and ink box
+    (x0, y0, width, height)."""
+    rng = np.random.default_rng(0)
+    for _ in range(count):
+        strokes = style(rng)
+        assert len(strokes) == 1
+        p = np.asarray(strokes[0])
+        (x0, y0), (x1, y1) = p.min(axis=0), p.max(axis=0)
+        yield p, (x0, y0, x1 - x0, y1 - y0)
+
+
 def test_a_nine_begun_at_the_foot_of_its_loop_crosses_its_start():
     """crossed_nine: one stroke, begun at the left of the loop's foot, that crosses
     itself where the loop closes and ends in a tail below the loop."""
     from mnist_desktop.ml.styles import crossed_nine
 
-    rng = np.random.default_rng(0)
-    for _ in range(30):
-        strokes = crossed_nine(rng)
-        assert len(strokes) == 1
-        p = np.asarray(strokes[0])
-        (x0, y0), (x1, y1) = p.min(axis=0), p.max(axis=0)
+    for p, (x0, y0, width, height) in _one_stroke_drawings(crossed_nine):
         start, end = p[0], p[-1]
-        assert start[0] < x0 + 0.35 * (x1 - x0) and 0.2 < (start[1] - y0) / (y1 - y0) < 0.7
-        assert end[1] > y0 + 0.9 * (y1 - y0)
-        assert _crosses_itself(strokes[0])
+        assert start[0] < x0 + 0.35 * width and 0.2 < (start[1] - y0) / height < 0.7
+        assert end[1] > y0 + 0.9 * height
+        assert _crosses_itself(p)
 
 
 def test_a_four_whose_stem_starts_at_its_bar_is_one_stroke_down_across_and_down():
@@ -97,13 +104,7 @@ def test_a_four_whose_stem_starts_at_its_bar_is_one_stroke_down_across_and_down(
     the bar, then down to the foot; no upright above the bar's right end."""
     from mnist_desktop.ml.styles import bar_stem_four
 
-    rng = np.random.default_rng(0)
-    for _ in range(30):
-        strokes = bar_stem_four(rng)
-        assert len(strokes) == 1
-        p = np.asarray(strokes[0])
-        (x0, y0), (x1, y1) = p.min(axis=0), p.max(axis=0)
-        width, height = x1 - x0, y1 - y0
+    for p, (x0, y0, width, height) in _one_stroke_drawings(bar_stem_four):
         corner = int(np.argmin(p[:, 0]))  # the bar's left end
         right = corner + int(np.argmax(p[corner:, 0]))  # where the bar turns down
         assert p[0, 1] < y0 + 0.1 * height and p[-1, 1] > y0 + 0.9 * height
