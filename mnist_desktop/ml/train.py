@@ -84,7 +84,7 @@ class TrainConfig:
     """The "not a digit" threshold is the highest that rejects at most this
     share of held-out writers' digits (and a fifth of it of MNIST validation).
     Real digits from elsewhere are rejected more often than these writers'
-    (Semeion's scans about five times as often), and the app promises at most
+    (Semeion's scans four to eight times as often), and the app promises at most
     1 %.  (It was 0.5 % while the held-out digits still held the pen set's
     known faults, which took nearly all of it.)"""
     init: str | None = None
