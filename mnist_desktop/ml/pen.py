@@ -43,8 +43,8 @@ KNOWN_FAULTS = frozenset(
     + ["unipen:data/1a/val/gresai38.dat#0-4"]
 )  # fmt: skip
 """Digit records the pen set's README lists as known faults: the ten ``0``
-samples of ``gresai30.dat`` that hold two to four zeros side by side (the ten
-``0`` records there at least twice as wide as tall) and the ``8`` of
+samples of ``gresai30.dat`` that hold two to four zeros side by side (its ten
+``0`` records of more than one stroke, a zero each) and the ``8`` of
 ``gresai38.dat`` that is a scribble.  They show no digit, so they are neither
 learnt nor counted when measuring (all are one held-out writer's, ``val02``)."""
 
