@@ -432,7 +432,7 @@ def test_digits_stretched_into_a_square_box_are_read(litert, mnist_sample):
     assert every >= 945, f"{every}/1000 stretched digits read"
 
 
-def test_reading_a_digit_narrowed_too_costs_a_tight_crop_nothing(litert, mnist_sample):
+def test_reading_a_digit_narrowed_too_costs_a_tight_crop_little(litert, mnist_sample):
     """A digit cropped to its ink keeps its own width: where it fills a square
     frame (a round 0, a wide 4) it is read narrowed too, and about as well as
     without (455 of the fixture's 461 such crops, 457 from the image alone; the
