@@ -229,3 +229,20 @@ def test_keys_work_after_a_correction_and_its_undo_button(qtbot, tmp_path, monke
     count = len(win.canvas.state().strokes)
     press("Ctrl+Z")
     assert len(win.canvas.state().strokes) == count - 1
+
+
+def test_a_shortcut_given_twice_is_bound_once():
+    """On X11 the standard Redo key is Ctrl+Shift+Z, which Redo is also given by
+    name: bound twice, Qt calls the key ambiguous and Redo never fires."""
+    from PySide6.QtGui import QKeySequence
+
+    from mnist_desktop.gui.mainwindow import shortcut_keys
+
+    keys = shortcut_keys(["Ctrl+Shift+Z", QKeySequence("Ctrl+Shift+Z"), "Ctrl+Y", ""])
+    assert [k.toString() for k in keys] == ["Ctrl+Shift+Z", "Ctrl+Y"]
+
+
+def test_no_key_is_bound_to_two_of_the_windows_actions_or_twice_to_one(qtbot):
+    win = launch(qtbot)
+    bound = [key.toString() for action in win.actions() for key in action.shortcuts()]
+    assert bound and len(bound) == len(set(bound)), sorted(bound)

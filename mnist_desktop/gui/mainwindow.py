@@ -98,6 +98,19 @@ def app_icon() -> QIcon:
     return icon
 
 
+def shortcut_keys(shortcuts) -> list[QKeySequence]:
+    """The key sequences of ``shortcuts`` (strings or standard keys), each once and
+    none empty: a standard key is another shortcut's twin on some platforms (Redo
+    is Ctrl+Shift+Z on X11), and an action given one sequence twice ignores it
+    as ambiguous; some platforms lack a standard key."""
+    keys: list[QKeySequence] = []
+    for shortcut in shortcuts:
+        key = QKeySequence(shortcut)
+        if not key.isEmpty() and key not in keys:
+            keys.append(key)
+    return keys
+
+
 class MainWindow(QMainWindow):
     """The mnist-desktop window.
 
@@ -253,11 +266,7 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if icon:
             action.setIcon(self._icon(icon))
-        keys = []
-        for shortcut in shortcuts:
-            key = QKeySequence(shortcut)
-            if not key.isEmpty() and key not in keys:  # some platforms lack a standard key
-                keys.append(key)
+        keys = shortcut_keys(shortcuts)
         if keys:
             action.setShortcuts(keys)
         if tip:
@@ -290,10 +299,10 @@ class MainWindow(QMainWindow):
             "&Quit", self.close, [K.Quit, "Ctrl+Q"], "Quit", "application-exit"
         )
         self.undo_action = self.canvas.undo_stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcuts([QKeySequence(K.Undo)])
+        self.undo_action.setShortcuts(shortcut_keys([K.Undo]))
         self.undo_action.setIcon(self._icon("edit-undo"))
         self.redo_action = self.canvas.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(K.Redo)])
+        self.redo_action.setShortcuts(shortcut_keys(["Ctrl+Shift+Z", K.Redo]))
         self.redo_action.setIcon(self._icon("edit-redo"))
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
