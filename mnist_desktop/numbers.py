@@ -74,6 +74,15 @@ SPAN_COST = 0.5
 SPAN_FROM = 1.0
 MERGE_COST = 1.0
 """Score cost of joining separate components side by side (less as they overlap)."""
+LOOP_COST = 0.5
+"""Score cost of a cut through a closed loop of ink (a 0, the loops of a 6, 8 or 9):
+a slice of a 0 reads as "1" as surely as the whole reads as 0."""
+LOOP_AREA = 0.004
+"""A hole counts as a loop from this area, times the square of its ink's height
+(smaller ones are where strokes touch or cross)."""
+LOOP_SIDE = 0.03
+"""A cut goes through a loop when it is within half a stroke of the hole, less this
+much of the ink's height (a cut between touching digits may graze a loop)."""
 SHAPE_COST = 0.2
 """Score cost per unit of how much wider a candidate is than the digit it reads as
 usually is (a joined "66" read as one 6 is as wide as two)."""
@@ -119,6 +128,7 @@ class Weights:
     span: float = SPAN_COST
     merge: float = MERGE_COST
     shape: float = SHAPE_COST
+    loop: float = LOOP_COST
 
     def cost(self, c: _Candidate, digit: int | None = None) -> float:
         """The cost of reading candidate ``c`` as one digit (``digit``, if known)."""
@@ -133,6 +143,7 @@ class Weights:
             + self.wide * c.wide
             + self.span * c.span
             + self.merge * c.merge
+            + self.loop * c.opens
         )
 
 
@@ -151,6 +162,11 @@ class _Piece:
     cut_left: bool = False
     """The left edge is a cut through the component (not its own edge)."""
     cut_right: bool = False
+    opens: int = 0
+    """How many loops of the component the cut on the right goes through."""
+    group: int = 0
+    """The label of the component it came from (touching digits split between their
+    loops are components of their own)."""
 
     @property
     def height(self) -> int:
@@ -173,6 +189,8 @@ class _Candidate:
     merge: float
     """Separate components joined, each counting 1 less how much it overlaps the rest
     horizontally (a 4's stem crossing its bar: about 0; side by side: 1)."""
+    opens: int = 0
+    """Loops its right edge cuts through (when a reading ends it there)."""
 
 
 def _grow_labels(labels: np.ndarray) -> np.ndarray:
@@ -215,14 +233,128 @@ def _cuts(profile: np.ndarray, height: int, step: float) -> list[int]:
     return sorted(keep)
 
 
-def _pieces(ink: np.ndarray, step: float, cut: bool = True) -> tuple[list[_Piece], np.ndarray]:
-    """The ink's components, wide ones cut into column pieces (if ``cut``), ordered
-    left to right; and each pixel's component label."""
+def _stroke_width(mask: np.ndarray) -> float:
+    """The usual width of the strokes of ``mask``: its median run of ink across them
+    (along rows or columns, whichever is shorter: a 0's top runs along its stroke)."""
+
+    def median_run(m: np.ndarray) -> float:
+        edges = np.diff(np.pad(m, ((0, 0), (1, 1))).astype(np.int8), axis=1).ravel()
+        runs = np.flatnonzero(edges < 0) - np.flatnonzero(edges > 0)
+        return float(np.median(runs)) if runs.size else 0.0
+
+    return min(median_run(mask), median_run(mask.T))
+
+
+def _holes(part: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The holes of one component's ink, left to right: the background it encloses,
+    from :data:`LOOP_AREA` x height squared up, as column and row spans
+    (x0, x1, y0, y1), ends excluded."""
+    height = part.shape[0]
+    labels, count = _components(np.pad(part <= 0.25, 1, constant_values=True))
+    outside = labels[0, 0]  # the padding joins all the background around the ink
+    spans = []
+    for label in range(1, count + 1):
+        ys, xs = np.nonzero(labels == label)
+        if label != outside and xs.size >= LOOP_AREA * height * height:
+            # Padded: one right of and one below the ink.
+            spans.append((int(xs.min()) - 1, int(xs.max()), int(ys.min()) - 1, int(ys.max())))
+    return sorted(spans)
+
+
+def _between(holes: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:
+    """The column spans between holes side by side, those one above the other (an
+    8's) taken together: where two touching digits with loops (a joined "00") meet.
+    Holes side by side share half the rows of the shorter: a slanted 8's loops,
+    one up and right of the other, are no two digits."""
+    spans: list[list[int]] = []
+    for x0, x1, y0, y1 in holes:
+        if spans and x0 < spans[-1][1]:
+            last = spans[-1]
+            last[1:] = [max(last[1], x1), min(last[2], y0), max(last[3], y1)]
+        else:
+            spans.append([x0, x1, y0, y1])
+    out = []
+    for a, b in zip(spans[:-1], spans[1:], strict=True):
+        shared = min(a[3], b[3]) - max(a[2], b[2])
+        if shared >= 0.5 * min(a[3] - a[2], b[3] - b[2]):
+            out.append((a[1], b[0]))
+    return out
+
+
+def _drop_path(part: np.ndarray, a: int, b: int) -> np.ndarray:
+    """The column, row by row, of the path from top to bottom within columns [a, b)
+    that crosses the least ink, moving at most one column a row (a cut that follows
+    the gap between two touching digits instead of a straight line)."""
+    cost = part[:, a:b].astype(np.float64) + 0.02  # a little for length: straight
+    total = cost[0].copy()
+    back = np.zeros(cost.shape, np.int64)
+    for y in range(1, len(cost)):
+        shifted = np.stack(
+            [np.r_[np.inf, total[:-1]] + 0.05, total, np.r_[total[1:], np.inf] + 0.05]
+        )
+        step = shifted.argmin(axis=0)
+        back[y] = step - 1
+        total = shifted[step, np.arange(len(total))] + cost[y]
+    path = np.zeros(len(cost), np.int64)
+    path[-1] = int(total.argmin())
+    for y in range(len(cost) - 1, 0, -1):
+        path[y - 1] = path[y] + back[y, path[y]]
+    return path + a
+
+
+def _split_loops(part: np.ndarray) -> list[np.ndarray]:
+    """One component's ink split between its loops side by side (two touching digits
+    with loops), along the paths of least ink between them; each part as a mask.
+    Cut straight, the strokes where they touch leave slivers that read as 1s."""
+    between = _between(_holes(part))
+    if not between:
+        return []
+    cols = np.arange(part.shape[1])
+    side = np.zeros(part.shape, np.int64)  # how many paths lie left of each pixel
+    for a, b in between:
+        path = _drop_path(part, a, max(b, a + 1))
+        side += cols[None, :] > path[:, None]
+    return [side == k for k in range(len(between) + 1)]
+
+
+def _split_components(comps: list, pixels: np.ndarray, count: int) -> list:
+    """``comps`` with each component that holds loops side by side split between
+    them (:func:`_split_loops`); the parts get new labels in ``pixels``."""
+    out = []
+    for label, group, x0, y0, part in comps:
+        masks = _split_loops(part) if part.shape[1] >= SPLIT_FROM * part.shape[0] else []
+        if not masks:
+            out.append((label, group, x0, y0, part))
+            continue
+        h, w = part.shape
+        region = pixels[y0 : y0 + h, x0 : x0 + w]
+        own = region == label
+        for k, mask in enumerate(masks):
+            piece = part * mask
+            rows = np.flatnonzero(piece.any(axis=1))
+            cols = np.flatnonzero(piece.any(axis=0))
+            if rows.size == 0:
+                continue
+            new = label if k == 0 else count + 1
+            if k:
+                count += 1
+                region[own & mask] = new
+            piece = piece[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+            out.append((new, group, x0 + int(cols[0]), y0 + int(rows[0]), piece))
+    return out
+
+
+def _pieces(
+    ink: np.ndarray, step: float, cut: bool = True, split: bool = True
+) -> tuple[list[_Piece], np.ndarray, bool]:
+    """The ink's components, wide ones cut into column pieces (if ``cut``) and split
+    between loops side by side (if ``split`` too), ordered left to right; each pixel's
+    component label; and whether a component was split between loops."""
     h, w = ink.shape
     cell = max(1, -(-max(h, w) // SEGMENT_SIDE))
     labels, count = _components(pool_cells(ink, cell, np.max) > 0.25)
     if count == 0:
-        return [], np.zeros((h, w), np.int32)
+        return [], np.zeros((h, w), np.int32), False
     pixels = _cells_to_pixels(_grow_labels(labels), cell, (h, w))
     comps = []
     for label in range(1, count + 1):
@@ -236,21 +368,27 @@ def _pieces(ink: np.ndarray, step: float, cut: bool = True) -> tuple[list[_Piece
         if rows.size == 0:
             continue
         part = part[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        comps.append((label, x0 + int(cols[0]), y0 + int(rows[0]), part))
+        comps.append((label, label, x0 + int(cols[0]), y0 + int(rows[0]), part))
+    whole = len(comps)
+    if cut and split:
+        comps = _split_components(comps, pixels, count)
     tallest = max(p.shape[0] for *_, p in comps)
     # The digits' height: the median of the components that are not small marks.
     row = float(np.median([p.shape[0] for *_, p in comps if p.shape[0] >= MIN_PART * tallest]))
     pieces: list[_Piece] = []
-    for label, x0, y0, part in comps:
+    for label, group, x0, y0, part in comps:
         height, width = part.shape
         small = height < MIN_PART * tallest or max(height, width) < 2 * MIN_PART * tallest
         y1 = y0 + height
         wide = width >= SPLIT_FROM * max(height, row)
         cuts = _cuts(part.sum(axis=0), height, step) if cut and wide and not small else []
         if not cuts:
-            pieces.append(_Piece(label, x0, x0 + width, y0, y1, small))
+            pieces.append(_Piece(label, x0, x0 + width, y0, y1, small, group=group))
             continue
         edges = [0, *cuts, width]
+        # A cut goes through a loop from the middle of the stroke around its hole.
+        reach = 0.5 * _stroke_width(part > 0.25) - LOOP_SIDE * height
+        loops = [(lo - reach, hi + reach) for lo, hi, *_ in _holes(part)]
         for a, b in zip(edges[:-1], edges[1:], strict=True):
             rows = np.flatnonzero(part[:, a:b].any(axis=1))
             if rows.size == 0:
@@ -258,7 +396,7 @@ def _pieces(ink: np.ndarray, step: float, cut: bool = True) -> tuple[list[_Piece
             pieces.append(
                 _Piece(
                     label, x0 + a, x0 + b, y0 + int(rows[0]), y0 + int(rows[-1]) + 1, False,
-                    [], a > 0, b < width,
+                    [], a > 0, b < width, sum(lo <= b < hi for lo, hi in loops), group,
                 )
             )  # fmt: skip
     # A small mark over or against a piece goes with it; one beside the digits (a
@@ -275,7 +413,7 @@ def _pieces(ink: np.ndarray, step: float, cut: bool = True) -> tuple[list[_Piece
             host.attached.append(mark)
     pieces = big
     pieces.sort(key=lambda p: (p.x0 + p.x1, p.x0))
-    return pieces, pixels
+    return pieces, pixels, len(comps) > whole
 
 
 def _runs(pieces: list[_Piece]) -> list[tuple[int, int]]:
@@ -346,11 +484,12 @@ def _crop(
     return (box[0] + x0, box[1] + y0, box[2], box[3]), fit_to_mnist(part, box)
 
 
-def _candidates(ink: np.ndarray) -> tuple[list[_Piece], list[_Candidate]]:
-    """The pieces of the ink and every candidate digit made of them (capped)."""
+def _candidates(ink: np.ndarray, split: bool = True) -> tuple[list[_Piece], list[_Candidate], bool]:
+    """The pieces of the ink, every candidate digit made of them (capped), and
+    whether a component was split between loops (``split``, :func:`_split_loops`)."""
     step = CUT_STEP
     while True:
-        pieces, pixels = _pieces(ink, step)
+        pieces, pixels, was_split = _pieces(ink, step, split=split)
         runs = _runs(pieces)
         if len(runs) <= MAX_CANDIDATES or step == 0:
             break
@@ -367,13 +506,15 @@ def _candidates(ink: np.ndarray) -> tuple[list[_Piece], list[_Candidate]]:
             continue
         box, image = found
         run = pieces[first:end]
-        labels = {p.label for p in run}
+        groups = {p.group for p in run}
         # Cut out of ink it shares with pieces outside the run: touching digits.
-        touching = sum(p.label in labels for p in pieces) > len(run)
+        touching = sum(p.group in groups for p in pieces) > len(run)
         wide = max(0.0, box[2] / max(1, box[3]) - WIDE_FROM)
         span = max(0.0, box[2] / row_height - SPAN_FROM)
-        out.append(_Candidate(first, end, box, image, touching, wide, span, _merge(run)))
-    return pieces, out
+        out.append(
+            _Candidate(first, end, box, image, touching, wide, span, _merge(run), run[-1].opens)
+        )
+    return pieces, out, was_split
 
 
 def _best_path(
@@ -492,7 +633,7 @@ def segment(
     result, ink = _reduced_ink(source, polarity, paper)
     if ink is None:
         return result
-    pieces, pixels = _pieces(ink, 0.0, cut=False)
+    pieces, pixels, _ = _pieces(ink, 0.0, cut=False)
     groups: list[list[int]] = []
     for i, p in enumerate(pieces):
         if groups:
@@ -510,19 +651,39 @@ def segment(
     return result
 
 
+@dataclass
+class _Layout:
+    """One way to cut the ink into pieces, its candidate digits and how they read."""
+
+    pieces: list[_Piece]
+    candidates: list[_Candidate]
+    probabilities: np.ndarray
+
+
 def _analyse(
     classifier: Classifier, source: ImageSource, polarity: Polarity, paper: str | None = None
-) -> tuple[NumberReading, np.ndarray, list[_Piece], list[_Candidate], np.ndarray]:
-    """Ink, pieces, candidates and their probabilities: all a reading is chosen from."""
+) -> tuple[NumberReading, np.ndarray, list[_Layout]]:
+    """Ink and the layouts a reading is chosen from: the ink split between loops
+    side by side, and, if that split any, the ink as drawn (a slanted 8's loops or
+    a 6 touching an 8 may look like two digits' loops side by side)."""
     found, ink = _reduced_ink(source, polarity, paper)
     reading = NumberReading(polarity=found.polarity, size=found.size, close_call=found.close_call)
     if ink is None:
-        return reading, np.zeros((1, 1), np.float32), [], [], np.zeros((0, 10), np.float32)
-    pieces, candidates = _candidates(ink)
-    if not candidates:
-        return reading, ink, pieces, [], np.zeros((0, 10), np.float32)
-    images = np.stack([c.image for c in candidates]).reshape(-1, SIZE, SIZE)
-    return reading, ink, pieces, candidates, classifier.probabilities(images)
+        return reading, np.zeros((1, 1), np.float32), []
+    pieces, candidates, split = _candidates(ink)
+    layouts = [(pieces, candidates)]
+    if split:
+        layouts.append(_candidates(ink, split=False)[:2])
+    images = [c.image for _, cs in layouts for c in cs]
+    if not images:
+        return reading, ink, []
+    # One batch for all: live number mode stays fluid.
+    probabilities = classifier.probabilities(np.stack(images).reshape(-1, SIZE, SIZE))
+    out, start = [], 0
+    for pieces, cs in layouts:
+        out.append(_Layout(pieces, cs, probabilities[start : start + len(cs)]))
+        start += len(cs)
+    return reading, ink, out
 
 
 def read_number(
@@ -554,18 +715,18 @@ def _read(
 ) -> tuple[NumberReading, float]:
     """The best reading with ``paper`` as the paper (None: as judged), and its
     score (-inf without a digit)."""
-    reading, ink, pieces, candidates, probabilities = _analyse(classifier, source, polarity, paper)
-    if not candidates:
+    reading, ink, layouts = _analyse(classifier, source, polarity, paper)
+    if not any(layout.candidates for layout in layouts):
         reading.notes.append("no digit found")
         return reading, -math.inf
-    path, score = _best_path(pieces, candidates, probabilities)
+    # The layout whose best reading scores best.
+    best = [(_best_path(x.pieces, x.candidates, x.probabilities), x) for x in layouts]
+    (path, score), layout = max(best, key=lambda b: b[0][1])
     for k in path:
-        c = candidates[k]
+        c = layout.candidates[k]
         box = scale_box(c.box, ink.shape, reading.size)
-        digit = DigitReading(
-            box, c.image, c.touching, prediction=classifier.verdict(probabilities[k])
-        )
-        reading.digits.append(digit)
+        verdict = classifier.verdict(layout.probabilities[k])
+        reading.digits.append(DigitReading(box, c.image, c.touching, prediction=verdict))
     if reading.touching:
         reading.notes.append("some digits touch; they were split where the model reads them best")
     return reading, score if path else -math.inf
