@@ -55,10 +55,7 @@ more) may be several digits (two 1s written joined are about this wide)."""
 CUT_STEP = 0.16
 """Besides its thinnest columns, a wide component may be cut every this much of its height."""
 MAX_RUN = 5
-"""A candidate digit is a run of at most this many pieces, or of more if they are
-whole components or at most RUN_WIDTH x the tallest piece wide (a digit joined to the
-next is often cut into six or seven pieces)."""
-RUN_WIDTH = 1.0
+"""A candidate digit is a run of at most this many pieces."""
 MAX_ASPECT = 2.2
 """...and at most this many times as wide as tall."""
 JOIN_GAP = 0.12
@@ -86,10 +83,6 @@ LOOP_AREA = 0.004
 LOOP_SIDE = 0.03
 """A cut goes through a loop when it is within half a stroke of the hole, less this
 much of the ink's height (a cut between touching digits may graze a loop)."""
-CUT_COST = 0.15
-"""Score cost of each cut through a component: a wide 5 cut into a 5 and a sliver it
-reads surely as a 1 pays it, as does a joined pair, but the pair's digits read much
-better than the pair as one digit."""
 SHAPE_COST = 0.2
 """Score cost per unit of how much wider a candidate is than the digit it reads as
 usually is (a joined "66" read as one 6 is as wide as two)."""
@@ -136,7 +129,6 @@ class Weights:
     merge: float = MERGE_COST
     shape: float = SHAPE_COST
     loop: float = LOOP_COST
-    cut: float = CUT_COST
 
     def cost(self, c: _Candidate, digit: int | None = None) -> float:
         """The cost of reading candidate ``c`` as one digit (``digit``, if known)."""
@@ -152,7 +144,6 @@ class Weights:
             + self.span * c.span
             + self.merge * c.merge
             + self.loop * c.opens
-            + self.cut * c.cut
         )
 
 
@@ -200,8 +191,6 @@ class _Candidate:
     horizontally (a 4's stem crossing its bar: about 0; side by side: 1)."""
     opens: int = 0
     """Loops its right edge cuts through (when a reading ends it there)."""
-    cut: bool = False
-    """Its right edge is a cut through a component (when a reading ends it there)."""
 
 
 def _grow_labels(labels: np.ndarray) -> np.ndarray:
@@ -450,11 +439,7 @@ def _runs(pieces: list[_Piece]) -> list[tuple[int, int]]:
             run = pieces[i : j + 1]
             if x1 - x0 > MAX_ASPECT * (y1 - y0):
                 continue  # too flat for a digit so far; the next piece may add height
-            if (
-                j - i < MAX_RUN
-                or x1 - x0 <= RUN_WIDTH * tallest
-                or not (run[0].cut_left or run[-1].cut_right)
-            ):
+            if j - i < MAX_RUN or not (run[0].cut_left or run[-1].cut_right):
                 runs.append((i, j + 1))
     return runs
 
@@ -526,13 +511,9 @@ def _candidates(ink: np.ndarray, split: bool = True) -> tuple[list[_Piece], list
         touching = sum(p.group in groups for p in pieces) > len(run)
         wide = max(0.0, box[2] / max(1, box[3]) - WIDE_FROM)
         span = max(0.0, box[2] / row_height - SPAN_FROM)
-        last = run[-1]
         out.append(
-            _Candidate(
-                first, end, box, image, touching, wide, span, _merge(run), last.opens,
-                last.cut_right,
-            )
-        )  # fmt: skip
+            _Candidate(first, end, box, image, touching, wide, span, _merge(run), run[-1].opens)
+        )
     return pieces, out, was_split
 
 
