@@ -302,11 +302,12 @@ def _drop_path(part: np.ndarray, a: int, b: int) -> np.ndarray:
     return path + a
 
 
-def _split_loops(part: np.ndarray) -> list[np.ndarray]:
+def _split_loops(part: np.ndarray, holes: list[tuple[int, int, int, int]]) -> list[np.ndarray]:
     """One component's ink split between its loops side by side (two touching digits
-    with loops), along the paths of least ink between them; each part as a mask.
-    Cut straight, the strokes where they touch leave slivers that read as 1s."""
-    between = _between(_holes(part))
+    with loops; ``holes``: its :func:`_holes`), along the paths of least ink between
+    them; each part as a mask.  Cut straight, the strokes where they touch leave
+    slivers that read as 1s."""
+    between = _between(holes)
     if not between:
         return []
     cols = np.arange(part.shape[1])
@@ -319,12 +320,17 @@ def _split_loops(part: np.ndarray) -> list[np.ndarray]:
 
 def _split_components(comps: list, pixels: np.ndarray, count: int) -> list:
     """``comps`` with each component that holds loops side by side split between
-    them (:func:`_split_loops`); the parts get new labels in ``pixels``."""
+    them (:func:`_split_loops`); the parts get new labels in ``pixels``.  A component
+    left whole keeps the holes found in it (None: not looked for)."""
     out = []
-    for label, group, x0, y0, part in comps:
-        masks = _split_loops(part) if part.shape[1] >= SPLIT_FROM * part.shape[0] else []
+    for label, group, x0, y0, part, _ in comps:
+        if part.shape[1] < SPLIT_FROM * part.shape[0]:
+            out.append((label, group, x0, y0, part, None))
+            continue
+        holes = _holes(part)
+        masks = _split_loops(part, holes)
         if not masks:
-            out.append((label, group, x0, y0, part))
+            out.append((label, group, x0, y0, part, holes))
             continue
         h, w = part.shape
         region = pixels[y0 : y0 + h, x0 : x0 + w]
@@ -335,12 +341,13 @@ def _split_components(comps: list, pixels: np.ndarray, count: int) -> list:
             cols = np.flatnonzero(piece.any(axis=0))
             if rows.size == 0:
                 continue
-            new = label if k == 0 else count + 1
+            new = label
             if k:
                 count += 1
+                new = count
                 region[own & mask] = new
             piece = piece[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-            out.append((new, group, x0 + int(cols[0]), y0 + int(rows[0]), piece))
+            out.append((new, group, x0 + int(cols[0]), y0 + int(rows[0]), piece, None))
     return out
 
 
@@ -368,15 +375,15 @@ def _pieces(
         if rows.size == 0:
             continue
         part = part[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        comps.append((label, label, x0 + int(cols[0]), y0 + int(rows[0]), part))
+        comps.append((label, label, x0 + int(cols[0]), y0 + int(rows[0]), part, None))
     whole = len(comps)
     if cut and split:
         comps = _split_components(comps, pixels, count)
-    tallest = max(p.shape[0] for *_, p in comps)
+    tallest = max(p.shape[0] for *_, p, _ in comps)
     # The digits' height: the median of the components that are not small marks.
-    row = float(np.median([p.shape[0] for *_, p in comps if p.shape[0] >= MIN_PART * tallest]))
+    row = float(np.median([p.shape[0] for *_, p, _ in comps if p.shape[0] >= MIN_PART * tallest]))
     pieces: list[_Piece] = []
-    for label, group, x0, y0, part in comps:
+    for label, group, x0, y0, part, holes in comps:
         height, width = part.shape
         small = height < MIN_PART * tallest or max(height, width) < 2 * MIN_PART * tallest
         y1 = y0 + height
@@ -388,7 +395,8 @@ def _pieces(
         edges = [0, *cuts, width]
         # A cut goes through a loop from the middle of the stroke around its hole.
         reach = 0.5 * _stroke_width(part > 0.25) - LOOP_SIDE * height
-        loops = [(lo - reach, hi + reach) for lo, hi, *_ in _holes(part)]
+        holes = _holes(part) if holes is None else holes
+        loops = [(lo - reach, hi + reach) for lo, hi, *_ in holes]
         for a, b in zip(edges[:-1], edges[1:], strict=True):
             rows = np.flatnonzero(part[:, a:b].any(axis=1))
             if rows.size == 0:

@@ -122,7 +122,7 @@ def test_loops_side_by_side_are_split_between_them():
     assert len(holes) == 2
     (gap,) = _between(holes)
     assert holes[0][1] <= gap[0] < gap[1] <= holes[1][0]
-    left, right = _split_loops(pair)
+    left, right = _split_loops(pair, holes)
     assert (left ^ right).all()  # every pixel on exactly one side
     for part, hole in ((left, holes[0]), (right, holes[1])):
         # Each part holds one ring all round: a hole of its own.
@@ -131,7 +131,7 @@ def test_loops_side_by_side_are_split_between_them():
     slanted_eight = _rings([(70, 30), (50, 72)], size=(110, 130), r=(20, 22))
     assert len(_holes(slanted_eight)) == 2
     assert _between(_holes(slanted_eight)) == []
-    assert _split_loops(slanted_eight) == []
+    assert _split_loops(slanted_eight, _holes(slanted_eight)) == []
 
 
 @pytest.mark.parametrize(("text", "least"), [("00", 16), ("000", 14), ("808", 15), ("90", 17)])
