@@ -3,6 +3,7 @@
     python benchmarks/number_rows.py --data ../shared/data/mnist          # everything
     python benchmarks/number_rows.py --data ../shared/data/mnist --only speed
     python benchmarks/number_rows.py --data ../shared/data/mnist --split train  # tuning
+    python benchmarks/number_rows.py --data ../shared/data/mnist --no-check  # as before the check
 
 Sections:
 1. rows: rows of 2-6 MNIST digits (the test set unless ``--split train``) composed
@@ -19,7 +20,9 @@ Sections:
    in the process and the typical (p50/p99) one, for the live number canvas
    (252 x 84 raster) and for photos of rows.
 
-Writes benchmarks/results/number_rows.json (not with ``--only`` or ``--split train``).
+Numbers are read with the whole-digit check (``mnist_desktop.ml.wholecheck``)
+unless ``--no-check``.  Writes benchmarks/results/number_rows.json (not with
+``--only``, ``--split train`` or ``--no-check``).
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 KINDS = ("spaced", "joined", "wide", "mixed", "canvas")
+CHECK = True
+"""Read with the whole-digit check (``--no-check``: without, as before it)."""
 
 
 def _row(kind: str, images, labels, rng) -> tuple[np.ndarray, str]:
@@ -118,7 +123,7 @@ def rows(data: str | None, split: str, n: int, classifier, misses: list | None =
             else:
                 ink, truth = _row(kind, images, labels, rng)
                 source = on_paper(ink)
-            text = read_number(classifier, source).text
+            text = read_number(classifier, source, check=CHECK).text
             exact += text == truth
             count_right += len(text) == len(truth)
             if misses is not None and text != truth:
@@ -138,7 +143,7 @@ def real(folder: Path, classifier) -> dict:
         path = folder.parent / entry["file"]
         if not path.exists():
             path = folder / Path(entry["file"]).name
-        text = read_number(classifier, path).text
+        text = read_number(classifier, path, check=CHECK).text
         if text != entry["label"]:
             wrong.append({"file": path.name, "truth": entry["label"], "read": text})
     return {"exact": len(entries) - len(wrong), "n": len(entries), "wrong": wrong}
@@ -163,12 +168,12 @@ def speed(data: str | None, repeats: int, classifier) -> dict:
     out = {}
     for name, source in inputs.items():
         t = time.perf_counter()
-        read_number(classifier, source)
+        read_number(classifier, source, check=CHECK)
         first = (time.perf_counter() - t) * 1000
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
-            read_number(classifier, source)
+            read_number(classifier, source, check=CHECK)
             times.append((time.perf_counter() - t) * 1000)
         out[name] = {
             "size": list(np.asarray(source).shape[:2][::-1]),
@@ -192,13 +197,18 @@ def main() -> None:
     )
     parser.add_argument("--only", choices=("rows", "real", "speed"))
     parser.add_argument("--engine", default="litert")
+    parser.add_argument(
+        "--no-check", action="store_true", help="read without the whole-digit check"
+    )
     parser.add_argument("--misses", type=Path, help="write a contact sheet of the row misses here")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "number_rows.json"))
     args = parser.parse_args()
+    global CHECK
+    CHECK = not args.no_check
     from mnist_desktop.ml.inference import load_classifier
 
     classifier = load_classifier(args.engine)
-    results: dict = {"engine": classifier.engine}
+    results: dict = {"engine": classifier.engine, "whole_digit_check": CHECK}
     misses: list | None = [] if args.misses else None
     # Speed first: its "first" call is then the first of the process.
     if args.only in (None, "speed"):
@@ -210,7 +220,7 @@ def main() -> None:
     print(json.dumps(results, indent=2))
     if misses:
         _contact_sheet(misses, args.misses)
-    if args.only is None and args.split == "test":
+    if args.only is None and args.split == "test" and CHECK:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
 

@@ -353,6 +353,32 @@ def accuracy_warning(accuracy: float, bundled: object, replaced: bool) -> str | 
     )
 
 
+def cmd_train_check(args: argparse.Namespace) -> int:
+    from .corrections import default_root
+    from .ml.data import load_mnist
+    from .ml.inference import read_card, tensorflow_available
+    from .resources import default_model_path, models_dir
+    from .rowcheck import CheckConfig, train_check
+
+    if not tensorflow_available():
+        _error("training needs TensorFlow, which this installation does not include")
+        return 2
+    if args.replace_bundled:
+        out = models_dir()
+    elif args.out:
+        out = Path(args.out)
+    else:
+        out = default_root().parent / "runs" / time.strftime("check-%Y%m%d-%H%M%S", time.gmtime())
+    # The digit model's validation split stays out: the real-data rows are made of it.
+    split_seed = read_card(default_model_path(".keras")).get("split_seed", 1)
+    config = CheckConfig(rows=args.rows, epochs=args.epochs, seed=args.seed, split_seed=split_seed)
+    data = load_mnist(args.data)
+    train_check(data.x_train, data.y_train, out, config)
+    if not args.replace_bundled:
+        print("the app reads numbers with the bundled check; --replace-bundled makes it this one")
+    return 0
+
+
 def cmd_self_test(args: argparse.Namespace) -> int:
     from .selftest import run_self_test
 
@@ -533,6 +559,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace the bundled model the app loads (models/mnist_cnn.*)",
     )
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "train-check",
+        parents=[common],
+        help="train the whole-digit check the number reader weighs its cuts with",
+    )
+    p.add_argument("--data", help="directory of the MNIST IDX files (default: $MNIST_DATA)")
+    p.add_argument("--rows", type=int, default=5000, help="rows composed to learn from")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--seed", type=int, default=1)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="DIR", help="write whole_check.* into DIR")
+    where.add_argument(
+        "--replace-bundled",
+        action="store_true",
+        help="replace the bundled check the app loads (models/whole_check.*)",
+    )
+    p.set_defaults(func=cmd_train_check)
 
     p = sub.add_parser(
         "self-test", parents=[common], help="classify the bundled sample digits; fail on a mismatch"

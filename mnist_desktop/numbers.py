@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .ml.wholecheck import ROW_PX, WINDOW, CheckError, bundled_check
 from .preprocess import (
     SIZE,
     ImageSource,
@@ -39,6 +40,7 @@ from .preprocess import (
 
 if TYPE_CHECKING:
     from .ml.inference import Classifier, Prediction
+    from .ml.wholecheck import WholeCheck
 
 SEGMENT_SIDE = 384
 """Components are found on a grid of at most this many cells on the long side."""
@@ -91,6 +93,10 @@ LOG_ASPECT = [math.log(a) for a in (0.9, 0.4, 0.95, 0.8, 0.8, 0.95, 0.7, 0.8, 0.
 ASPECT_SPREAD = (0.16, 0.44, 0.21, 0.17, 0.17, 0.21, 0.24, 0.17, 0.22, 0.2)
 """How much wider they get: (90th percentile - median) / 1.28 of the log aspect, as a
 standard deviation."""
+CHECK_WEIGHT = 0.5
+"""Weight of the whole-digit check's log probability in a candidate's score
+(:mod:`~mnist_desktop.ml.wholecheck`): it tells a slice of a 0 from a 1, and a
+joined "43" from an 8, which the digit model alone reads as surely."""
 WORK_HEIGHT = 80
 """The ink is reduced until the digits are about this many pixels high (4 x the
 model's 20 px box, like the canvas raster): candidates are cheap to fit."""
@@ -129,6 +135,7 @@ class Weights:
     merge: float = MERGE_COST
     shape: float = SHAPE_COST
     loop: float = LOOP_COST
+    check: float = CHECK_WEIGHT
 
     def cost(self, c: _Candidate, digit: int | None = None) -> float:
         """The cost of reading candidate ``c`` as one digit (``digit``, if known)."""
@@ -144,6 +151,7 @@ class Weights:
             + self.span * c.span
             + self.merge * c.merge
             + self.loop * c.opens
+            - self.check * c.whole
         )
 
 
@@ -191,6 +199,10 @@ class _Candidate:
     horizontally (a 4's stem crossing its bar: about 0; side by side: 1)."""
     opens: int = 0
     """Loops its right edge cuts through (when a reading ends it there)."""
+    window: np.ndarray | None = None
+    """It in its row, for the whole-digit check (:class:`_Windows`)."""
+    whole: float = 0.0
+    """The check's log probability that it is one whole digit (0: not checked)."""
 
 
 def _grow_labels(labels: np.ndarray) -> np.ndarray:
@@ -492,9 +504,48 @@ def _crop(
     return (box[0] + x0, box[1] + y0, box[2], box[3]), fit_to_mnist(part, box)
 
 
-def _candidates(ink: np.ndarray, split: bool = True) -> tuple[list[_Piece], list[_Candidate], bool]:
-    """The pieces of the ink, every candidate digit made of them (capped), and
-    whether a component was split between loops (``split``, :func:`_split_loops`)."""
+class _Windows:
+    """Windows around candidates for the whole-digit check: the row's ink and the
+    candidate's own (two channels), scaled so the row's digits are
+    :data:`~mnist_desktop.ml.wholecheck.ROW_PX` high, centred on the candidate."""
+
+    def __init__(self, ink: np.ndarray, pixels: np.ndarray, row_height: float) -> None:
+        from PIL import Image
+
+        self.scale = ROW_PX / max(1.0, row_height)
+        h, w = ink.shape
+        size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
+        small = Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.BILINEAR)
+        labels = Image.fromarray(pixels.astype(np.int32)).resize(size, Image.Resampling.NEAREST)
+        self.pad = WINDOW  # a window centred on the edge stays inside
+        pad = ((WINDOW[0], WINDOW[0]), (WINDOW[1], WINDOW[1]))
+        self.ink = np.pad(np.asarray(small), pad)
+        self.labels = np.pad(np.asarray(labels), pad)
+
+    def __call__(self, run: list[_Piece]) -> np.ndarray:
+        s, (wh, ww) = self.scale, WINDOW
+        x0, x1 = min(p.x0 for p in run), max(p.x1 for p in run)
+        y0, y1 = min(p.y0 for p in run), max(p.y1 for p in run)
+        cy = round((y0 + y1) / 2 * s) + self.pad[0]
+        cx = round((x0 + x1) / 2 * s) + self.pad[1]
+        rows = slice(cy - wh // 2, cy + wh // 2)
+        cols = np.arange(cx - ww // 2, cx + ww // 2)
+        ink = self.ink[rows, cols[0] : cols[-1] + 1]
+        labels = self.labels[rows, cols[0] : cols[-1] + 1]
+        cols = cols - self.pad[1]
+        mine = np.zeros(ink.shape, bool)
+        for p in run:
+            inside = (cols >= math.floor(p.x0 * s)) & (cols < math.ceil(p.x1 * s))
+            mine |= (labels == p.label) & inside[None, :]
+        return np.clip(np.stack([ink, ink * mine], axis=-1), 0.0, 1.0)
+
+
+def _candidates(
+    ink: np.ndarray, split: bool = True
+) -> tuple[list[_Piece], list[_Candidate], bool, np.ndarray]:
+    """The pieces of the ink, every candidate digit made of them (capped), whether
+    a component was split between loops (``split``, :func:`_split_loops`), and
+    each pixel's component label."""
     step = CUT_STEP
     while True:
         pieces, pixels, was_split = _pieces(ink, step, split=split)
@@ -507,6 +558,7 @@ def _candidates(ink: np.ndarray, split: bool = True) -> tuple[list[_Piece], list
         runs = sorted(sorted(runs, key=lambda r: r[1] - r[0])[:MAX_CANDIDATES])
     heights = [p.height for p in pieces if not p.cut_left and not p.cut_right]
     row_height = float(np.median(heights)) if heights else float(max(p.height for p in pieces))
+    windows = _Windows(ink, pixels, row_height)
     out = []
     for first, end in runs:
         found = _crop(ink, pixels, pieces, first, end)
@@ -519,10 +571,13 @@ def _candidates(ink: np.ndarray, split: bool = True) -> tuple[list[_Piece], list
         touching = sum(p.group in groups for p in pieces) > len(run)
         wide = max(0.0, box[2] / max(1, box[3]) - WIDE_FROM)
         span = max(0.0, box[2] / row_height - SPAN_FROM)
+        window = windows(run + [m for p in run for m in p.attached])
         out.append(
-            _Candidate(first, end, box, image, touching, wide, span, _merge(run), run[-1].opens)
+            _Candidate(
+                first, end, box, image, touching, wide, span, _merge(run), run[-1].opens, window
+            )
         )
-    return pieces, out, was_split
+    return pieces, out, was_split, pixels
 
 
 def _best_path(
@@ -669,24 +724,34 @@ class _Layout:
 
 
 def _analyse(
-    classifier: Classifier, source: ImageSource, polarity: Polarity, paper: str | None = None
+    classifier: Classifier,
+    source: ImageSource,
+    polarity: Polarity,
+    paper: str | None = None,
+    check: WholeCheck | None = None,
 ) -> tuple[NumberReading, np.ndarray, list[_Layout]]:
     """Ink and the layouts a reading is chosen from: the ink split between loops
     side by side, and, if that split any, the ink as drawn (a slanted 8's loops or
-    a 6 touching an 8 may look like two digits' loops side by side)."""
+    a 6 touching an 8 may look like two digits' loops side by side).  With
+    ``check``, each candidate's :attr:`_Candidate.whole` is set."""
     found, ink = _reduced_ink(source, polarity, paper)
     reading = NumberReading(polarity=found.polarity, size=found.size, close_call=found.close_call)
     if ink is None:
         return reading, np.zeros((1, 1), np.float32), []
-    pieces, candidates, split = _candidates(ink)
+    pieces, candidates, split, _ = _candidates(ink)
     layouts = [(pieces, candidates)]
     if split:
         layouts.append(_candidates(ink, split=False)[:2])
-    images = [c.image for _, cs in layouts for c in cs]
-    if not images:
+    every = [c for _, cs in layouts for c in cs]
+    if not every:
         return reading, ink, []
     # One batch for all: live number mode stays fluid.
-    probabilities = classifier.probabilities(np.stack(images).reshape(-1, SIZE, SIZE))
+    images = np.stack([c.image for c in every]).reshape(-1, SIZE, SIZE)
+    probabilities = classifier.probabilities(images)
+    if check is not None:
+        whole = check.log_whole(np.stack([c.window for c in every]))
+        for c, value in zip(every, whole.tolist(), strict=True):
+            c.whole = value
     out, start = [], 0
     for pieces, cs in layouts:
         out.append(_Layout(pieces, cs, probabilities[start : start + len(cs)]))
@@ -695,9 +760,16 @@ def _analyse(
 
 
 def read_number(
-    classifier: Classifier, source: ImageSource, polarity: Polarity = "auto"
+    classifier: Classifier,
+    source: ImageSource,
+    polarity: Polarity = "auto",
+    check: bool = True,
 ) -> NumberReading:
     """Find the digits of a number in ``source`` and read them, left to right.
+
+    ``check``: weigh each candidate digit by the bundled whole-digit check
+    (:mod:`~mnist_desktop.ml.wholecheck`, on the classifier's engine); if it
+    can't be loaded the number is read without it and a note says so.
 
     When which tone is the paper is a close call, the image is read with the
     other tone as the paper too, and that reading wins if it scores better and
@@ -707,23 +779,31 @@ def read_number(
 
     Raises :class:`~mnist_desktop.preprocess.ImageError` for what is not an image.
     """
-    reading, score = _read(classifier, source, polarity)
+    loaded = bundled_check(getattr(classifier, "engine", "litert")) if check else None
+    whole = None if isinstance(loaded, CheckError) else loaded
+    reading, score = _read(classifier, source, polarity, check=whole)
     if reading.close_call:
         # The ink's polarity names the paper's other tone: dark ink, light paper.
-        other, other_score = _read(classifier, source, polarity, paper=reading.polarity)
+        other, other_score = _read(classifier, source, polarity, reading.polarity, whole)
         # Only a reading of digits all: a mark left out pays less than the digits
         # it would replace (the paper beside a phone's shadow read as one mark).
         if other.digits and not other.marks and other_score > score:
-            return other
+            reading = other
+    if isinstance(loaded, CheckError):
+        reading.notes.append(f"read without the whole-digit check ({loaded})")
     return reading
 
 
 def _read(
-    classifier: Classifier, source: ImageSource, polarity: Polarity, paper: str | None = None
+    classifier: Classifier,
+    source: ImageSource,
+    polarity: Polarity,
+    paper: str | None = None,
+    check: WholeCheck | None = None,
 ) -> tuple[NumberReading, float]:
     """The best reading with ``paper`` as the paper (None: as judged), and its
     score (-inf without a digit)."""
-    reading, ink, layouts = _analyse(classifier, source, polarity, paper)
+    reading, ink, layouts = _analyse(classifier, source, polarity, paper, check)
     if not any(layout.candidates for layout in layouts):
         reading.notes.append("no digit found")
         return reading, -math.inf
