@@ -57,7 +57,10 @@ more) may be several digits (two 1s written joined are about this wide)."""
 CUT_STEP = 0.16
 """Besides its thinnest columns, a wide component may be cut every this much of its height."""
 MAX_RUN = 5
-"""A candidate digit is a run of at most this many pieces."""
+"""A candidate digit is a run of at most this many pieces, or of more if they are
+whole components or at most RUN_WIDTH x the tallest piece wide (a digit joined to the
+next is often cut into six or seven pieces; the whole-digit check tells it from two)."""
+RUN_WIDTH = 1.0
 MAX_ASPECT = 2.2
 """...and at most this many times as wide as tall."""
 JOIN_GAP = 0.12
@@ -459,7 +462,11 @@ def _runs(pieces: list[_Piece]) -> list[tuple[int, int]]:
             run = pieces[i : j + 1]
             if x1 - x0 > MAX_ASPECT * (y1 - y0):
                 continue  # too flat for a digit so far; the next piece may add height
-            if j - i < MAX_RUN or not (run[0].cut_left or run[-1].cut_right):
+            if (
+                j - i < MAX_RUN
+                or x1 - x0 <= RUN_WIDTH * tallest
+                or not (run[0].cut_left or run[-1].cut_right)
+            ):
                 runs.append((i, j + 1))
     return runs
 
