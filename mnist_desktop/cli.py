@@ -371,7 +371,13 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         out = default_root().parent / "runs" / time.strftime("check-%Y%m%d-%H%M%S", time.gmtime())
     # The digit model's validation split stays out: the real-data rows are made of it.
     split_seed = read_card(default_model_path(".keras")).get("split_seed", 1)
-    config = CheckConfig(rows=args.rows, epochs=args.epochs, seed=args.seed, split_seed=split_seed)
+    config = CheckConfig(
+        rows=args.rows,
+        validation_rows=min(600, max(10, args.rows // 8)),
+        epochs=args.epochs,
+        seed=args.seed,
+        split_seed=split_seed,
+    )
     data = load_mnist(args.data)
     train_check(data.x_train, data.y_train, out, config)
     if not args.replace_bundled:
@@ -567,7 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", help="directory of the MNIST IDX files (default: $MNIST_DATA)")
     p.add_argument("--rows", type=int, default=5000, help="rows composed to learn from")
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
     where = p.add_mutually_exclusive_group()
     where.add_argument("--out", metavar="DIR", help="write whole_check.* into DIR")

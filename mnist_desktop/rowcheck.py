@@ -46,7 +46,7 @@ STYLES = {"plain": 0.55, "binary": 0.15, "lowres": 0.15, "bold": 0.1, "blur": 0.
 class CheckConfig:
     rows: int = 5000
     validation_rows: int = 600
-    epochs: int = 4
+    epochs: int = 5
     batch_size: int = 256
     learning_rate: float = 1e-3
     seed: int = 1
@@ -232,9 +232,9 @@ def train_check(
     from .ml.train import split_validation
 
     config = config or CheckConfig()
-    keep, _ = split_validation(
-        y_train.astype(np.int32), config.validation_images, config.split_seed
-    )
+    # The same split as the digit model's (a small data set: half of it).
+    held_out = min(config.validation_images, len(y_train) // 2)
+    keep, _ = split_validation(y_train.astype(np.int32), held_out, config.split_seed)
     images, labels = x_train[keep], y_train[keep]
     log(f"composing {config.rows} rows and {config.validation_rows} for validation")
     x, y = examples(images, labels, config.rows, config.seed)

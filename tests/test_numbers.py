@@ -195,8 +195,8 @@ def test_overlapping_canvas_digits_are_all_read(qapp, litert, text):
 
 def _scribble(size: int = 100) -> np.ndarray:
     """A spiral scribbled in one stroke: a mark that is no digit.  (The bundled
-    model leaves it out; a star, a cross, an A or a smiley it still cuts into
-    pieces it reads as digits: see the README's known issues.)"""
+    model leaves it out; a hash it still cuts into pieces it reads as digits:
+    see the README's known issues.)"""
     img = Image.new("L", (size, size), 0)
     turns = np.linspace(0, 20, 200)
     c, r = size / 2, size * 0.4

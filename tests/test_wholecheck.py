@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -171,3 +172,35 @@ def test_overlapping_canvas_numbers_are_read(qapp, litert):
     without = sum(read_number(litert, r, check=False).text == t for r, t in rasters)
     assert with_check >= 27
     assert with_check >= without + 4
+
+
+def test_train_check_writes_a_check_the_reader_can_load(tmp_path, capsys, mnist_sample):
+    """``mnist-digits train-check`` end to end on a few rows of the fixture's
+    digits: both files and the card, which the loader checks them against; the
+    engines agree on them."""
+    pytest.importorskip("tensorflow")
+    from mnist_desktop.cli import main
+    from tests.test_data import idx_bytes
+
+    images, labels = mnist_sample
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for name, array in {
+        "train-images-idx3-ubyte": images[:400],
+        "train-labels-idx1-ubyte": labels[:400],
+        "t10k-images-idx3-ubyte": images[400:410],
+        "t10k-labels-idx1-ubyte": labels[400:410],
+    }.items():
+        (data / name).write_bytes(idx_bytes(array))
+    out = tmp_path / "check"
+    args = ["train-check", "--data", str(data), "--rows", "16", "--epochs", "1", "--out", str(out)]
+    assert main(args) == 0
+    assert "--replace-bundled" in capsys.readouterr().out
+    card = json.loads((out / "whole_check.json").read_text())
+    assert card["config"]["rows"] == 16 and card["candidates"]["train"] > 16
+    assert set(card["sha256"]) == {"keras", "tflite"}
+    windows = np.random.default_rng(0).random((5, *WINDOW, 2)).astype(np.float32)
+    fast = WholeCheck(out / "whole_check.tflite", "litert").log_whole(windows)
+    source = WholeCheck(out / "whole_check.keras", "keras").log_whole(windows)
+    assert fast.shape == (5,) and np.all(fast <= 0)
+    np.testing.assert_allclose(fast, source, atol=1e-3)
