@@ -9,8 +9,11 @@ several strokes that overlap like the two of a 4) is a candidate; all
 candidates go through the same :func:`~mnist_desktop.preprocess.fit_to_mnist`
 as a single digit and are classified in one batch.  The reading is the path of
 candidates from left to right that maximises the sum of the log calibrated
-probabilities, minus a cost per digit and costs for shapes digits rarely have
-(:class:`Weights`; :func:`_best_path`, dynamic programming).  So a wide 0 stays
+probabilities, minus a cost per digit and costs for shapes digits rarely have,
+plus half the log probability the whole-digit check gives each candidate of
+being one whole digit, not a piece of one or two together
+(:mod:`~mnist_desktop.ml.wholecheck`, which sees the candidate in its row;
+:class:`Weights`; :func:`_best_path`, dynamic programming).  So a wide 0 stays
 one digit when the model reads it as a 0 more surely than its halves as two
 digits, and a joined "00" is split when it reads the two 0s more surely than the
 pair as one digit of that width.
@@ -490,10 +493,11 @@ def _merge(run: list[_Piece]) -> float:
     return total
 
 
-def _crop(
-    ink: np.ndarray, pixels: np.ndarray, pieces: list[_Piece], first: int, end: int
-) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
-    """The ink of pieces first..end-1 alone, fitted into the model's 28 x 28."""
+def _run_mask(
+    pixels: np.ndarray, pieces: list[_Piece], first: int, end: int
+) -> tuple[int, int, np.ndarray]:
+    """Where pieces first..end-1 (and their small marks) are: the left and top of
+    their box, and which of its pixels are theirs."""
     run = pieces[first:end]
     run = run + [m for p in run for m in p.attached]
     x0, x1 = min(p.x0 for p in run), max(p.x1 for p in run)
@@ -502,7 +506,15 @@ def _crop(
     mask = np.zeros(region.shape, bool)
     for p in run:
         mask[:, p.x0 - x0 : p.x1 - x0] |= region[:, p.x0 - x0 : p.x1 - x0] == p.label
-    part = ink[y0:y1, x0:x1] * mask
+    return x0, y0, mask
+
+
+def _crop(
+    ink: np.ndarray, pixels: np.ndarray, pieces: list[_Piece], first: int, end: int
+) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The ink of pieces first..end-1 alone, fitted into the model's 28 x 28."""
+    x0, y0, mask = _run_mask(pixels, pieces, first, end)
+    part = ink[y0 : y0 + mask.shape[0], x0 : x0 + mask.shape[1]] * mask
     rows = np.flatnonzero(part.any(axis=1))
     cols = np.flatnonzero(part.any(axis=0))
     if rows.size == 0:

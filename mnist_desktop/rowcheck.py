@@ -17,6 +17,7 @@ benchmark composes its rows from it.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -28,7 +29,7 @@ from PIL import Image, ImageFilter
 
 from .ml import card as cards
 from .ml.wholecheck import CHECK_STEM, WINDOW, build_check_model
-from .numbers import _candidates, _reduced_ink
+from .numbers import _candidates, _reduced_ink, _run_mask
 
 PURE = 0.85
 """A candidate is one whole digit when this share of its ink is one digit's and it
@@ -170,15 +171,9 @@ def row_examples(ink: np.ndarray, owner: np.ndarray) -> tuple[list[np.ndarray], 
     for split in (True, False):
         pieces, candidates, was_split, pixels = _candidates(reduced, split=split)
         for c in candidates:
-            run = pieces[c.first : c.end]
-            run = run + [m for p in run for m in p.attached]
-            x0, x1 = min(p.x0 for p in run), max(p.x1 for p in run)
-            y0, y1 = min(p.y0 for p in run), max(p.y1 for p in run)
-            labels = pixels[y0:y1, x0:x1]
-            mine = np.zeros(labels.shape, bool)
-            for p in run:
-                mine[:, p.x0 - x0 : p.x1 - x0] |= labels[:, p.x0 - x0 : p.x1 - x0] == p.label
-            owners = owner[y0:y1, x0:x1][mine & (reduced[y0:y1, x0:x1] > 0.25)]
+            x0, y0, mine = _run_mask(pixels, pieces, c.first, c.end)
+            box = (slice(y0, y0 + mine.shape[0]), slice(x0, x0 + mine.shape[1]))
+            owners = owner[box][mine & (reduced[box] > 0.25)]
             owners = owners[owners >= 0]
             if owners.size == 0 or c.window is None:
                 continue
@@ -212,7 +207,8 @@ def examples(
     workers = workers or os.cpu_count() or 1
     chunks = [rows // workers + (k < rows % workers) for k in range(workers)]
     jobs = [(images, labels, n, (seed, k)) for k, n in enumerate(chunks) if n]
-    with ProcessPoolExecutor(len(jobs)) as pool:
+    # Spawned, not forked: forking a process that runs TensorFlow's threads can deadlock.
+    with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = list(pool.map(_examples, jobs))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
