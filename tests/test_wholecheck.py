@@ -204,3 +204,15 @@ def test_train_check_writes_a_check_the_reader_can_load(tmp_path, capsys, mnist_
     source = WholeCheck(out / "whole_check.keras", "keras").log_whole(windows)
     assert fast.shape == (5,) and np.all(fast <= 0)
     np.testing.assert_allclose(fast, source, atol=1e-3)
+
+
+def test_the_window_says_when_numbers_are_read_without_the_check(qtbot, clean_settings, models_in):
+    from mnist_desktop.gui.mainwindow import MainWindow
+
+    win = MainWindow(engine="litert")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.message_bar.isVisible(), timeout=10_000)
+    text = win.message_bar.text()
+    assert "without the whole-digit check" in text and "missing" in text
+    assert win.message_bar.level == "warning"

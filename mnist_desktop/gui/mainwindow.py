@@ -476,6 +476,7 @@ class MainWindow(QMainWindow):
         self.worker.model_loading.connect(self._on_model_loading)
         self.worker.model_ready.connect(self._on_model_ready)
         self.worker.model_failed.connect(self._on_model_failed)
+        self.worker.check_failed.connect(self._on_check_failed)
         self.worker.result_ready.connect(self._on_result)
         self.worker.request_failed.connect(self._on_request_failed)
         self._thread.start()
@@ -560,6 +561,14 @@ class MainWindow(QMainWindow):
             self._request_current()
 
     @Slot(str)
+    def _on_check_failed(self, message: str) -> None:
+        self.message_bar.show_message(
+            f"Numbers are read without the whole-digit check: {message}. Reinstall "
+            "mnist-desktop to restore it; single digits are not affected.",
+            "warning",
+            tag="check",
+        )
+
     def _on_model_failed(self, message: str) -> None:
         if self._model and not self._explicit_model and self._model_name(self._model) == "personal":
             # A damaged personal model: the bundled one answers, and the banner says so.

@@ -30,6 +30,7 @@ from mnist_desktop.ml.inference import (
     load_classifier,
     resolve_engine,
 )
+from mnist_desktop.ml.wholecheck import CheckError, bundled_check
 from mnist_desktop.numbers import NumberReading, read_number, segment
 from mnist_desktop.preprocess import (
     SIZE,
@@ -115,6 +116,8 @@ class InferenceWorker(QObject):
         model_ready(dict): engine, path and card of the classifier now in use;
             'provisional' is True while a faster engine stands in for the one asked for.
         model_failed(str): the model could not be loaded (message for a person).
+        check_failed(str): the number reader's whole-digit check could not be
+            loaded; numbers are read without it.
         result_ready(object): a :class:`Result`.
         request_failed(int, str): request id and a message (bad image, ...).
     """
@@ -122,6 +125,7 @@ class InferenceWorker(QObject):
     model_loading = Signal(str)
     model_ready = Signal(dict)
     model_failed = Signal(str)
+    check_failed = Signal(str)
     result_ready = Signal(object)
     request_failed = Signal(int, str)
 
@@ -201,6 +205,10 @@ class InferenceWorker(QObject):
                 "wanted": self._wanted_engine,
             }
         )
+        # The number reader's check, loaded now rather than on the first number.
+        check = bundled_check(classifier.engine)
+        if isinstance(check, CheckError):
+            self.check_failed.emit(str(check))
 
     @Slot(object)
     def classify(self, request: Request) -> None:
