@@ -569,6 +569,7 @@ class MainWindow(QMainWindow):
             tag="check",
         )
 
+    @Slot(str)
     def _on_model_failed(self, message: str) -> None:
         if self._model and not self._explicit_model and self._model_name(self._model) == "personal":
             # A damaged personal model: the bundled one answers, and the banner says so.
