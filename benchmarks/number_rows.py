@@ -43,8 +43,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 KINDS = ("spaced", "joined", "wide", "mixed", "canvas")
-CHECK = True
-"""Read with the whole-digit check (``--no-check``: without, as before it)."""
 
 
 def _row(kind: str, images, labels, rng) -> tuple[np.ndarray, str]:
@@ -104,7 +102,9 @@ def _canvas_row(rng) -> tuple[np.ndarray, str]:
     return canvas_raster(text, spacing, size, hand, rng.uniform(-0.15, 0.15)), text
 
 
-def rows(data: str | None, split: str, n: int, classifier, misses: list | None = None) -> dict:
+def rows(
+    data: str | None, split: str, n: int, classifier, misses: list | None = None, check: bool = True
+) -> dict:
     from mnist_desktop.ml.data import load_mnist
     from mnist_desktop.numbers import read_number
     from tests.helpers.images import on_paper
@@ -123,7 +123,7 @@ def rows(data: str | None, split: str, n: int, classifier, misses: list | None =
             else:
                 ink, truth = _row(kind, images, labels, rng)
                 source = on_paper(ink)
-            text = read_number(classifier, source, check=CHECK).text
+            text = read_number(classifier, source, check=check).text
             exact += text == truth
             count_right += len(text) == len(truth)
             if misses is not None and text != truth:
@@ -133,7 +133,7 @@ def rows(data: str | None, split: str, n: int, classifier, misses: list | None =
     return out
 
 
-def real(folder: Path, classifier) -> dict:
+def real(folder: Path, classifier, check: bool = True) -> dict:
     from mnist_desktop.numbers import read_number
 
     with open(folder / "index.csv", newline="") as f:
@@ -143,13 +143,13 @@ def real(folder: Path, classifier) -> dict:
         path = folder.parent / entry["file"]
         if not path.exists():
             path = folder / Path(entry["file"]).name
-        text = read_number(classifier, path, check=CHECK).text
+        text = read_number(classifier, path, check=check).text
         if text != entry["label"]:
             wrong.append({"file": path.name, "truth": entry["label"], "read": text})
     return {"exact": len(entries) - len(wrong), "n": len(entries), "wrong": wrong}
 
 
-def speed(data: str | None, repeats: int, classifier) -> dict:
+def speed(data: str | None, repeats: int, classifier, check: bool = True) -> dict:
     from mnist_desktop.ml.data import load_mnist
     from mnist_desktop.numbers import read_number
     from tests.helpers.images import compose_row, glyph, number_row, on_paper
@@ -168,12 +168,12 @@ def speed(data: str | None, repeats: int, classifier) -> dict:
     out = {}
     for name, source in inputs.items():
         t = time.perf_counter()
-        read_number(classifier, source, check=CHECK)
+        read_number(classifier, source, check=check)
         first = (time.perf_counter() - t) * 1000
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
-            read_number(classifier, source, check=CHECK)
+            read_number(classifier, source, check=check)
             times.append((time.perf_counter() - t) * 1000)
         out[name] = {
             "size": list(np.asarray(source).shape[:2][::-1]),
@@ -203,24 +203,23 @@ def main() -> None:
     parser.add_argument("--misses", type=Path, help="write a contact sheet of the row misses here")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "number_rows.json"))
     args = parser.parse_args()
-    global CHECK
-    CHECK = not args.no_check
+    check = not args.no_check  # with the whole-digit check, unless asked
     from mnist_desktop.ml.inference import load_classifier
 
     classifier = load_classifier(args.engine)
-    results: dict = {"engine": classifier.engine, "whole_digit_check": CHECK}
+    results: dict = {"engine": classifier.engine, "whole_digit_check": check}
     misses: list | None = [] if args.misses else None
     # Speed first: its "first" call is then the first of the process.
     if args.only in (None, "speed"):
-        results["speed"] = speed(args.data, args.repeats, classifier)
+        results["speed"] = speed(args.data, args.repeats, classifier, check)
     if args.only in (None, "rows"):
-        results["rows"] = rows(args.data, args.split, args.n, classifier, misses)
+        results["rows"] = rows(args.data, args.split, args.n, classifier, misses, check)
     if args.only in (None, "real") and args.real is not None:
-        results["real"] = real(args.real, classifier)
+        results["real"] = real(args.real, classifier, check)
     print(json.dumps(results, indent=2))
     if misses:
         _contact_sheet(misses, args.misses)
-    if args.only is None and args.split == "test" and CHECK:
+    if args.only is None and args.split == "test" and check:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
 

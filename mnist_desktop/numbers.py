@@ -493,13 +493,18 @@ def _merge(run: list[_Piece]) -> float:
     return total
 
 
+def _with_marks(pieces: list[_Piece], first: int, end: int) -> list[_Piece]:
+    """Pieces first..end-1 and the small marks that go with them."""
+    run = pieces[first:end]
+    return run + [m for p in run for m in p.attached]
+
+
 def _run_mask(
     pixels: np.ndarray, pieces: list[_Piece], first: int, end: int
 ) -> tuple[int, int, np.ndarray]:
     """Where pieces first..end-1 (and their small marks) are: the left and top of
     their box, and which of its pixels are theirs."""
-    run = pieces[first:end]
-    run = run + [m for p in run for m in p.attached]
+    run = _with_marks(pieces, first, end)
     x0, x1 = min(p.x0 for p in run), max(p.x1 for p in run)
     y0, y1 = min(p.y0 for p in run), max(p.y1 for p in run)
     region = pixels[y0:y1, x0:x1]
@@ -560,11 +565,12 @@ class _Windows:
 
 
 def _candidates(
-    ink: np.ndarray, split: bool = True
+    ink: np.ndarray, split: bool = True, windows: bool = True
 ) -> tuple[list[_Piece], list[_Candidate], bool, np.ndarray]:
     """The pieces of the ink, every candidate digit made of them (capped), whether
     a component was split between loops (``split``, :func:`_split_loops`), and
-    each pixel's component label."""
+    each pixel's component label.  Each candidate gets its window for the
+    whole-digit check if ``windows``."""
     step = CUT_STEP
     while True:
         pieces, pixels, was_split = _pieces(ink, step, split=split)
@@ -577,7 +583,7 @@ def _candidates(
         runs = sorted(sorted(runs, key=lambda r: r[1] - r[0])[:MAX_CANDIDATES])
     heights = [p.height for p in pieces if not p.cut_left and not p.cut_right]
     row_height = float(np.median(heights)) if heights else float(max(p.height for p in pieces))
-    windows = _Windows(ink, pixels, row_height)
+    around = _Windows(ink, pixels, row_height) if windows else None
     out = []
     for first, end in runs:
         found = _crop(ink, pixels, pieces, first, end)
@@ -590,7 +596,7 @@ def _candidates(
         touching = sum(p.group in groups for p in pieces) > len(run)
         wide = max(0.0, box[2] / max(1, box[3]) - WIDE_FROM)
         span = max(0.0, box[2] / row_height - SPAN_FROM)
-        window = windows(run + [m for p in run for m in p.attached])
+        window = around(_with_marks(pieces, first, end)) if around else None
         out.append(
             _Candidate(
                 first, end, box, image, touching, wide, span, _merge(run), run[-1].opens, window
@@ -757,10 +763,11 @@ def _analyse(
     reading = NumberReading(polarity=found.polarity, size=found.size, close_call=found.close_call)
     if ink is None:
         return reading, np.zeros((1, 1), np.float32), []
-    pieces, candidates, split, _ = _candidates(ink)
+    checked = check is not None
+    pieces, candidates, split, _ = _candidates(ink, windows=checked)
     layouts = [(pieces, candidates)]
     if split:
-        layouts.append(_candidates(ink, split=False)[:2])
+        layouts.append(_candidates(ink, split=False, windows=checked)[:2])
     every = [c for _, cs in layouts for c in cs]
     if not every:
         return reading, ink, []
@@ -798,7 +805,7 @@ def read_number(
 
     Raises :class:`~mnist_desktop.preprocess.ImageError` for what is not an image.
     """
-    loaded = bundled_check(getattr(classifier, "engine", "litert")) if check else None
+    loaded = bundled_check(classifier.engine) if check else None
     whole = None if isinstance(loaded, CheckError) else loaded
     reading, score = _read(classifier, source, polarity, check=whole)
     if reading.close_call:

@@ -389,13 +389,48 @@ def _check_keras_archive(path: Path, card: dict) -> None:
         raise ModelError(f"the model file {path} is damaged: {bad} inside it is corrupt")
 
 
+class LiteRTRunner:
+    """One LiteRT interpreter for a model's bytes: batches of any size (the input
+    resized when the size changes), one caller at a time.  Raises ValueError or
+    RuntimeError for bytes that are no LiteRT model."""
+
+    def __init__(self, content: bytes) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
+            self._interpreter = Interpreter(model_content=content, num_threads=1)
+        inputs = self._interpreter.get_input_details()
+        outputs = self._interpreter.get_output_details()
+        self.input_shapes = [d["shape_signature"] for d in inputs]
+        self.output_shapes = [d["shape_signature"] for d in outputs]
+        self._input, self._output = inputs[0]["index"], outputs[0]["index"]
+        self._shape: list[int] = []
+        self._lock = threading.Lock()
+
+    def resize(self, shape: Sequence[int]) -> None:
+        """Allocate for a batch of ``shape`` (done by :meth:`run` when it changes)."""
+        with native_stderr_silenced():
+            self._interpreter.resize_tensor_input(self._input, list(shape), strict=False)
+            self._interpreter.allocate_tensors()
+        self._shape = list(shape)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        with self._lock:
+            if list(batch.shape) != self._shape:
+                self.resize(batch.shape)
+            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.invoke()
+            return self._interpreter.get_tensor(self._output).copy()
+
+
 class LiteRTClassifier(Classifier):
     engine = "litert"
 
     def __init__(self, model_path: Path, card: dict) -> None:
         super().__init__(model_path, card)
         try:
-            from ai_edge_litert.interpreter import Interpreter
+            import ai_edge_litert.interpreter  # noqa: F401
         except ImportError as exc:
             raise ModelError("the litert engine needs the ai-edge-litert package") from exc
         try:
@@ -413,38 +448,20 @@ class LiteRTClassifier(Classifier):
                 "its model card"
             )
         try:
-            with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
-                self._interpreter = Interpreter(model_content=content, num_threads=1)
-                inputs = self._interpreter.get_input_details()
-                outputs = self._interpreter.get_output_details()
-                self._per_image = _check_shapes(
-                    model_path,
-                    [d["shape_signature"] for d in inputs],
-                    [d["shape_signature"] for d in outputs],
-                )
-                self._input, self._output = inputs[0]["index"], outputs[0]["index"]
-                self._resize(1)
+            self._runner = LiteRTRunner(content)
+            self._per_image = _check_shapes(
+                model_path, self._runner.input_shapes, self._runner.output_shapes
+            )
+            self._runner.resize([1, *self._per_image])
         except (ValueError, RuntimeError) as exc:
             if isinstance(exc, ModelError):
                 raise
             raise ModelError(
                 f"the model file {model_path} is damaged or not a LiteRT model ({exc})"
             ) from exc
-        self._lock = threading.Lock()  # one interpreter, one caller at a time
-
-    def _resize(self, n: int) -> None:
-        self._interpreter.resize_tensor_input(self._input, [n, *self._per_image], strict=False)
-        self._interpreter.allocate_tensors()
-        self._batch = n
 
     def logits(self, images: np.ndarray) -> np.ndarray:
-        images = np.ascontiguousarray(images, dtype=np.float32)
-        with self._lock:
-            if len(images) != self._batch:
-                self._resize(len(images))
-            self._interpreter.set_tensor(self._input, images.reshape(-1, *self._per_image))
-            self._interpreter.invoke()
-            return self._interpreter.get_tensor(self._output).copy()
+        return self._runner.run(np.asarray(images).reshape(-1, *self._per_image))
 
 
 def tensorflow_available() -> bool:

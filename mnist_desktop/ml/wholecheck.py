@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ import numpy as np
 from mnist_desktop.resources import models_dir
 
 from . import card as cards
+from .inference import LiteRTRunner
 from .quiet import native_stderr_silenced
 
 if TYPE_CHECKING:
@@ -96,50 +96,39 @@ class WholeCheck:
             raise CheckError(
                 f"the whole-digit check {self.path} is damaged: it does not match its card"
             )
-        self._lock = threading.Lock()  # one interpreter, one caller at a time
         try:
             with native_stderr_silenced():
-                self._run = self._keras(self.path) if engine == "keras" else self._litert(content)
-                self._run(np.zeros((1, *WINDOW, 2), np.float32))
+                shape = self._keras(self.path) if engine == "keras" else self._litert(content)
+            if shape != (*WINDOW, 2):
+                raise CheckError(
+                    f"the whole-digit check {self.path} does not take {WINDOW} windows"
+                )
+            self._run(np.zeros((1, *WINDOW, 2), np.float32))
         except CheckError:
             raise
-        except Exception as exc:  # damaged flatbuffer or archive, wrong shapes, no runtime
+        except Exception as exc:  # damaged flatbuffer or archive, no runtime
             raise CheckError(f"the whole-digit check {self.path} cannot run ({exc})") from exc
 
-    @staticmethod
-    def _keras(path: Path):
+    def _keras(self, path: Path) -> tuple:
+        """Load the Keras file; the shape of one window it takes."""
         import keras
 
         model = keras.saving.load_model(path, compile=False)
-        return lambda windows: np.asarray(model(windows, training=False), np.float32)
+        self._run = lambda windows: np.asarray(model(windows, training=False), np.float32)
+        return tuple(model.input_shape[1:])
 
-    def _litert(self, content: bytes):
-        from ai_edge_litert.interpreter import Interpreter
-
-        interpreter = Interpreter(model_content=content, num_threads=1)
-        (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-        if tuple(inp["shape_signature"][1:]) != (*WINDOW, 2):
-            raise CheckError(f"the whole-digit check {self.path} does not take {WINDOW} windows")
-        batch = [0]
-
-        def run(windows: np.ndarray) -> np.ndarray:
-            if len(windows) != batch[0]:
-                interpreter.resize_tensor_input(inp["index"], [len(windows), *WINDOW, 2])
-                interpreter.allocate_tensors()
-                batch[0] = len(windows)
-            interpreter.set_tensor(inp["index"], windows)
-            interpreter.invoke()
-            return interpreter.get_tensor(out["index"]).copy()
-
-        return run
+    def _litert(self, content: bytes) -> tuple:
+        """Load the LiteRT bytes (the digit classifier's runner); the shape of one window."""
+        runner = LiteRTRunner(content)
+        self._run = runner.run
+        return tuple(int(d) for d in runner.input_shapes[0][1:])
 
     def log_whole(self, windows: np.ndarray) -> np.ndarray:
         """Log probability that each window's candidate is one whole digit, shape (N,)."""
         windows = np.ascontiguousarray(windows, dtype=np.float32).reshape(-1, *WINDOW, 2)
         if not len(windows):
             return np.zeros(0)
-        with self._lock:
-            return _log_sigmoid(self._run(windows).reshape(-1))
+        return _log_sigmoid(self._run(windows).reshape(-1))
 
 
 @functools.cache
