@@ -210,11 +210,14 @@ def test_train_check_writes_a_check_the_reader_can_load(tmp_path, capsys, mnist_
 
 
 def test_the_window_says_when_numbers_are_read_without_the_check(qtbot, clean_settings, models_in):
-    from mnist_desktop.gui.mainwindow import MainWindow
+    from tests.test_gui import ready_window
+    from tests.test_gui_number import write_number
 
-    win = MainWindow(engine="litert")
-    qtbot.addWidget(win)
-    win.show()
+    win = ready_window(qtbot, (1000, 700))
+    win.set_mode("number")
+    assert not win.message_bar.isVisible()
+    result = write_number(qtbot, win, "27")
+    assert result.number.text == "27"  # read, without the check
     qtbot.waitUntil(lambda: win.message_bar.isVisible(), timeout=10_000)
     text = win.message_bar.text()
     assert "without the whole-digit check" in text and "missing" in text

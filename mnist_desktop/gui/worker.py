@@ -117,7 +117,9 @@ class InferenceWorker(QObject):
             'provisional' is True while a faster engine stands in for the one asked for.
         model_failed(str): the model could not be loaded (message for a person).
         check_failed(str): the number reader's whole-digit check could not be
-            loaded; numbers are read without it.
+            loaded; numbers are read without it (said once per engine, at the
+            first number: loading it at start-up would keep the worker busy
+            past "model ready").
         result_ready(object): a :class:`Result`.
         request_failed(int, str): request id and a message (bad image, ...).
     """
@@ -136,6 +138,7 @@ class InferenceWorker(QObject):
         self._newest_lock = threading.Lock()
         self._loaders: list[KerasLoader] = []
         self._wanted_engine = ""
+        self._check_reported: set[str] = set()
 
     # -- called from the GUI thread ---------------------------------------
     def supersede(self, request_id: int) -> None:
@@ -205,10 +208,6 @@ class InferenceWorker(QObject):
                 "wanted": self._wanted_engine,
             }
         )
-        # The number reader's check, loaded now rather than on the first number.
-        check = bundled_check(classifier.engine)
-        if isinstance(check, CheckError):
-            self.check_failed.emit(str(check))
 
     @Slot(object)
     def classify(self, request: Request) -> None:
@@ -269,6 +268,14 @@ class InferenceWorker(QObject):
             digits_found=found,
         )
 
+    def _report_check(self, engine: str) -> None:
+        """Say once per engine if numbers are read without the whole-digit check
+        (read_number has tried to load it by now; the answer is cached)."""
+        check = bundled_check(engine)
+        if isinstance(check, CheckError) and engine not in self._check_reported:
+            self._check_reported.add(engine)
+            self.check_failed.emit(str(check))
+
     def _run_number(
         self,
         request: Request,
@@ -279,6 +286,8 @@ class InferenceWorker(QObject):
     ) -> Result:
         number = read_number(classifier, source, request.polarity) if classifier else None  # type: ignore[arg-type]
         done = time.perf_counter()
+        if classifier is not None:
+            self._report_check(classifier.engine)
         first = number.digits[0].image if number and number.digits else None
         # The first digit stands in for "what the model sees"; the size is the
         # source's, in whose pixels the digits' boxes are.
