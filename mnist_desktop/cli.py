@@ -295,6 +295,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         members=args.members,
         polish_epochs=args.polish_epochs,
+        polish_scans=args.polish_scans,
         learning_rate=args.learning_rate,
         pen_dir=args.pen,
         pen_variants=args.pen_variants,
@@ -461,6 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="epochs on mild warps after the main ones (default: 4)",
     )
     p.add_argument(
+        "--no-polish-scans",
+        dest="polish_scans",
+        action="store_false",
+        help="polish without the low-resolution and binarised shares (as runs before "
+        "2026-12-02 did)",
+    )
+    p.add_argument(
         "--learning-rate", type=float, default=2e-3, help="peak learning rate (default: 2e-3)"
     )
     p.add_argument(
@@ -528,9 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-digit-rejection",
         type=float,
-        default=0.002,
+        default=0.001,
         help="the 'not a digit' threshold rejects at most this share of the held-out "
-        "writers' digits and a fifth of it of MNIST validation (default: 0.002)",
+        "writers' digits and a fifth of it of MNIST validation (default: 0.001)",
     )
     p.add_argument(
         "--init", metavar="MODEL", help="start from this trained .keras model (fine-tune it)"

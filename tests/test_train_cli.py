@@ -53,7 +53,7 @@ def test_train_writes_a_new_run_folder_and_says_how_to_use_it(quick_training, tm
     assert main(args) == 0
     assert bundled_digest() == before, "the bundled model was touched"
     assert calls[0][1].epochs == 1 and calls[0][1].polish_epochs == 0
-    assert calls[0][1].max_digit_rejection == 0.002
+    assert calls[0][1].max_digit_rejection == 0.001
     runs = list((tmp_path / "user" / "runs").iterdir())
     assert len(runs) == 1
     model = runs[0] / "mnist_cnn.keras"
