@@ -268,4 +268,3 @@ def test_the_polish_phase_keeps_the_scan_shares(tiny_model, polish_scans):
     sixteenths = bx.numpy() * 16
     on_grid = np.isclose(sixteenths, np.round(sixteenths), atol=1e-3).all()
     assert on_grid == polish_scans
-

@@ -124,3 +124,9 @@ def test_the_not_a_digit_budget_reaches_training(quick_training):
     args, calls, _ = quick_training
     assert main([*args, "--max-digit-rejection", "0.004"]) == 0
     assert calls[0][1].max_digit_rejection == 0.004
+
+
+def test_the_polish_keeps_the_scan_warps_unless_asked_not_to(quick_training):
+    args, calls, _ = quick_training
+    assert main(args) == 0 and main([*args, "--no-polish-scans"]) == 0
+    assert [config.polish_scans for _, config in calls] == [True, False]

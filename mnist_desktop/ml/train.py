@@ -70,10 +70,10 @@ class TrainConfig:
     """Loss weight of each MNIST training digit (the pen digits weigh 1): above 1,
     the mix leans towards MNIST's handwriting."""
     lowres_share: float = 0.0
-    """Share of the main phase's images blurred by a round trip through 8-16 px
-    (see :func:`mnist_desktop.ml.augment.augment`); 0.12 for the bundled model."""
+    """Share of the training images blurred by a round trip through 8-16 px
+    (see :func:`mnist_desktop.ml.augment.augment`); 0.2 for the bundled model."""
     binary_share: float = 0.0
-    """Share of the main phase's images turned into binarised 11-16 cell scans
+    """Share of the training images turned into binarised 11-16 cell scans
     (see :func:`mnist_desktop.ml.augment.augment`); 0.08 for the bundled model."""
     polish_scans: bool = True
     """Whether the polish phase keeps the low-resolution and binarised shares.
