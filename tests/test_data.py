@@ -17,6 +17,20 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return header + array.astype(np.uint8).tobytes()
 
 
+def write_digits(folder, images, labels, n_train=400, n_test=100) -> None:
+    """Real digits (the fixture's) as an MNIST folder: the first ``n_train`` to
+    train on, the next ``n_test`` to test on."""
+    folder.mkdir()
+    test = slice(n_train, n_train + n_test)
+    for name, array in {
+        "train-images-idx3-ubyte": images[:n_train],
+        "train-labels-idx1-ubyte": labels[:n_train],
+        "t10k-images-idx3-ubyte": images[test],
+        "t10k-labels-idx1-ubyte": labels[test],
+    }.items():
+        (folder / name).write_bytes(idx_bytes(array))
+
+
 def write_mnist(folder, n_train=12, n_test=5, gz=True, rng=None):
     rng = rng or np.random.default_rng(0)
     arrays = {

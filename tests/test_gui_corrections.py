@@ -22,7 +22,7 @@ from mnist_desktop.resources import default_model_path
 from tests.helpers.qt import click
 from tests.helpers.strokes import digit_strokes
 from tests.helpers.zips import many_rows_zip
-from tests.test_data import idx_bytes
+from tests.test_data import write_digits
 from tests.test_gui import TIMEOUT, draw_and_wait, ready_window
 from tests.test_gui_number import write_number
 
@@ -163,24 +163,13 @@ def test_switching_to_a_personal_model_and_back(qtbot, window, store):
     assert settings.read("model") == "bundled"
 
 
-def write_replay(folder, images, labels) -> None:
-    folder.mkdir()
-    for name, array in {
-        "train-images-idx3-ubyte": images[:400],
-        "train-labels-idx1-ubyte": labels[:400],
-        "t10k-images-idx3-ubyte": images[400:500],
-        "t10k-labels-idx1-ubyte": labels[400:500],
-    }.items():
-        (folder / name).write_bytes(idx_bytes(array))
-
-
 def test_improve_dialog_fine_tunes_and_switches_to_the_personal_model(
     qtbot, window, store, tmp_path, mnist_sample
 ):
     from mnist_desktop.ml.finetune import FineTuneConfig
 
     images, labels = mnist_sample
-    write_replay(tmp_path / "mnist", images, labels)
+    write_digits(tmp_path / "mnist", images, labels)
     for digit in (4, 7):
         draw_and_wait(qtbot, window, digit_strokes(digit))
         window.correct((digit + 1) % 10)
@@ -225,7 +214,7 @@ def test_quitting_during_fine_tuning_cancels_it_cleanly(
     from mnist_desktop.ml.finetune import FineTuneConfig
 
     images, labels = mnist_sample
-    write_replay(tmp_path / "mnist", images, labels)
+    write_digits(tmp_path / "mnist", images, labels)
     draw_and_wait(qtbot, window, digit_strokes(4))
     window.correct(9)
     dialog = window.improve_dialog()

@@ -183,18 +183,11 @@ def test_train_check_writes_a_check_the_reader_can_load(tmp_path, capsys, mnist_
     engines agree on them."""
     pytest.importorskip("tensorflow")
     from mnist_desktop.cli import main
-    from tests.test_data import idx_bytes
+    from tests.test_data import write_digits
 
     images, labels = mnist_sample
     data = tmp_path / "mnist"
-    data.mkdir()
-    for name, array in {
-        "train-images-idx3-ubyte": images[:400],
-        "train-labels-idx1-ubyte": labels[:400],
-        "t10k-images-idx3-ubyte": images[400:410],
-        "t10k-labels-idx1-ubyte": labels[400:410],
-    }.items():
-        (data / name).write_bytes(idx_bytes(array))
+    write_digits(data, images, labels, n_test=10)
     out = tmp_path / "check"
     args = ["train-check", "--data", str(data), "--rows", "16", "--epochs", "1", "--out", str(out)]
     assert main(args) == 0
